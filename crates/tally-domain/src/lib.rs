@@ -1,0 +1,14 @@
+//! Pure DHIS2 domain model for tally.
+//!
+//! Nothing in this crate does IO or async work: it is the vocabulary every other crate
+//! shares. Layout:
+//!
+//! * [`uid`]: DHIS2 11-character identifiers.
+//! * [`period`]: ISO period types and periods (parse, format, dates, ADX form).
+//! * [`value_type`]: data element value types and their validation rules.
+//! * [`id_scheme`]: UID / CODE / NAME / `ATTRIBUTE:<uid>` schemes and their precedence.
+
+pub mod id_scheme;
+pub mod period;
+pub mod uid;
+pub mod value_type;
