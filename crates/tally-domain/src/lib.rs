@@ -7,8 +7,11 @@
 //! * [`period`]: ISO period types and periods (parse, format, dates, ADX form).
 //! * [`value_type`]: data element value types and their validation rules.
 //! * [`id_scheme`]: UID / CODE / NAME / `ATTRIBUTE:<uid>` schemes and their precedence.
+//! * [`import`]: import strategies, options, the summary with grouped conflicts, and the
+//!   per-value create/update/delete decision shared by every store backend.
 
 pub mod id_scheme;
+pub mod import;
 pub mod period;
 pub mod uid;
 pub mod value_type;
