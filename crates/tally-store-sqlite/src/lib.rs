@@ -1,0 +1,647 @@
+//! SQLite implementation of the tally store traits (rusqlite, WAL).
+//!
+//! Layout:
+//! * [`SqliteStore`]: one writer connection behind a mutex (SQLite has one writer at a
+//!   time anyway) and a small pool of reader connections, so exports never wait for
+//!   imports (WAL readers see the last committed state).
+//! * `migrations/`: numbered SQL files applied in order at open; never edited once shipped.
+//! * [`sql`]: every statement, so a test can prepare them all.
+//!
+//! Durability: WAL with `synchronous=FULL`, so a write acknowledged after `COMMIT`
+//! survives a `kill -9` and a power cut.
+
+pub mod sql;
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tally_domain::import::{self, AuditType, Existing, Incoming, Outcome, Write};
+use tally_domain::uid::Uid;
+use tally_store::{
+    AuditRow, DataValueStore, ExportOrder, ExportQuery, ImportTx, MetadataRecord, MetadataStore,
+    PeriodFilter, PeriodRow, Registration, Result, StoreError, StoredValue, StoredValueRef,
+    ValueKey, ValueWrite, WriteOptions,
+};
+
+/// Migrations, in order. Index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/V001__init.sql")];
+
+/// Reader connections kept open for exports and reads.
+const READERS: usize = 4;
+
+/// The embedded default store.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    /// Last version handed out; versions are global and monotonic.
+    version: AtomicI64,
+    /// Period keys known to exist in the `period` table.
+    periods: Mutex<HashSet<i64>>,
+}
+
+fn err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            C::ConstraintViolation => StoreError::Constraint(e.to_string()),
+            C::DatabaseBusy | C::DatabaseLocked | C::CannotOpen => {
+                StoreError::Unavailable(e.to_string())
+            }
+            C::DatabaseCorrupt | C::NotADatabase => StoreError::Corrupt(e.to_string()),
+            _ => StoreError::Other(e.to_string()),
+        },
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave SQLite inconsistent (transactions
+    // roll back on drop), so a poisoned mutex is still usable.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(err)?;
+    conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
+    conn.execute_batch(
+        "pragma journal_mode = wal;
+         pragma synchronous = full;
+         pragma foreign_keys = off;
+         pragma cache_size = -65536;
+         pragma temp_store = memory;",
+    )
+    .map_err(err)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(sql::CREATE_MIGRATIONS).map_err(err)?;
+    let applied: i64 = conn
+        .query_row(sql::MAX_MIGRATION, [], |r| r.get(0))
+        .map_err(err)?;
+    for (i, migration) in MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        if version <= applied {
+            continue;
+        }
+        let tx = conn.transaction().map_err(err)?;
+        tx.execute_batch(migration).map_err(err)?;
+        tx.execute(sql::RECORD_MIGRATION, params![version])
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    ///
+    /// # Errors
+    /// The file cannot be opened or migrated.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = open_connection(&path)?;
+        migrate(&mut writer)?;
+        let version: i64 = writer
+            .query_row(sql::MAX_VERSION, [], |r| r.get(0))
+            .map_err(err)?;
+        let periods = writer
+            .prepare(sql::PERIOD_KEYS)
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| r.get::<_, i64>(0))?
+                    .collect::<Result<HashSet<_>, _>>()
+            })
+            .map_err(err)?;
+        Ok(Self {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            version: AtomicI64::new(version),
+            periods: Mutex::new(periods),
+        })
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Schema version after migrations.
+    ///
+    /// # Errors
+    /// Backend failures.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.with_reader(|c| {
+            c.query_row(sql::MAX_MIGRATION, [], |r| r.get(0))
+                .map_err(err)
+        })
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = match lock(&self.readers).pop() {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut pool = lock(&self.readers);
+        if pool.len() < READERS {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Runs `f` on the writer connection (for one-off writes outside imports).
+    fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        f(&mut conn)
+    }
+}
+
+impl MetadataStore for SqliteStore {
+    fn load_metadata(&self) -> Result<Vec<MetadataRecord>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(sql::LOAD_METADATA).map_err(err)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })
+                .map_err(err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, kind, uid, body) = row.map_err(err)?;
+                let uid = Uid::parse(&uid)
+                    .map_err(|e| StoreError::Corrupt(format!("metadata uid {uid}: {e}")))?;
+                let id = u32::try_from(id)
+                    .map_err(|_| StoreError::Corrupt(format!("metadata id {id}")))?;
+                out.push(MetadataRecord {
+                    id,
+                    kind,
+                    uid,
+                    body,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn save_metadata(&self, objects: &[(String, Uid, String)]) -> Result<Vec<u32>> {
+        self.with_writer(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let mut ids = Vec::with_capacity(objects.len());
+            {
+                let mut upsert = tx.prepare(sql::UPSERT_METADATA).map_err(err)?;
+                for (kind, uid, body) in objects {
+                    let id: i64 = upsert
+                        .query_row(params![kind, uid.as_str(), body], |r| r.get(0))
+                        .map_err(err)?;
+                    ids.push(
+                        u32::try_from(id)
+                            .map_err(|_| StoreError::Corrupt(format!("metadata id {id}")))?,
+                    );
+                }
+            }
+            tx.commit().map_err(err)?;
+            Ok(ids)
+        })
+    }
+}
+
+/// An open import: holds the writer connection for its whole life.
+struct SqliteImport<'a> {
+    conn: MutexGuard<'a, Connection>,
+    store: &'a SqliteStore,
+    options: WriteOptions,
+    open: bool,
+}
+
+impl SqliteImport<'_> {
+    fn next_version(&self) -> i64 {
+        self.store.version.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+fn key_params(k: &ValueKey) -> [i64; 5] {
+    [
+        k.period,
+        i64::from(k.org_unit),
+        i64::from(k.data_element),
+        i64::from(k.category_option_combo),
+        i64::from(k.attribute_option_combo),
+    ]
+}
+
+/// The stored fields `decide` compares with.
+struct ExistingRow {
+    value: Option<String>,
+    comment: Option<String>,
+    followup: bool,
+    deleted: bool,
+}
+
+impl ImportTx for SqliteImport<'_> {
+    fn ensure_periods(&mut self, periods: &[PeriodRow]) -> Result<()> {
+        let mut known = lock(&self.store.periods);
+        let mut stmt = self.conn.prepare_cached(sql::INSERT_PERIOD).map_err(err)?;
+        for p in periods {
+            if known.contains(&p.key) {
+                continue;
+            }
+            stmt.execute(params![
+                p.key,
+                p.period_type,
+                p.start.to_string(),
+                p.end.to_string(),
+                p.iso
+            ])
+            .map_err(err)?;
+            // Remembered only after commit would be stricter; a rolled-back period row
+            // is re-inserted harmlessly next time because the insert ignores duplicates.
+            known.insert(p.key);
+        }
+        Ok(())
+    }
+
+    fn write_batch(&mut self, batch: &[ValueWrite], out: &mut Vec<Outcome>) -> Result<()> {
+        let opts = self.options;
+        let conn = &*self.conn;
+        let mut select = conn.prepare_cached(sql::SELECT_EXISTING).map_err(err)?;
+        let mut insert = conn.prepare_cached(sql::INSERT_VALUE).map_err(err)?;
+        let mut overwrite = conn.prepare_cached(sql::OVERWRITE_VALUE).map_err(err)?;
+        let mut audit = conn.prepare_cached(sql::INSERT_AUDIT).map_err(err)?;
+        for v in batch {
+            let k = key_params(&v.key);
+            let existing = if opts.skip_existing_check {
+                None
+            } else {
+                select
+                    .query_row(k, |r| {
+                        Ok(ExistingRow {
+                            value: r.get(0)?,
+                            comment: r.get(1)?,
+                            followup: r.get(2)?,
+                            deleted: r.get(3)?,
+                        })
+                    })
+                    .optional()
+                    .map_err(err)?
+            };
+            let incoming = Incoming {
+                value: v.value.as_deref(),
+                comment: v.comment.as_deref(),
+                followup: v.followup,
+                deleted: v.deleted,
+                zero_insignificant: v.zero_insignificant,
+            };
+            let decision = import::decide(
+                existing.as_ref().map(|e| Existing {
+                    value: e.value.as_deref(),
+                    comment: e.comment.as_deref(),
+                    followup: e.followup,
+                    deleted: e.deleted,
+                }),
+                &incoming,
+                opts.strategy,
+            );
+            out.push(decision.outcome);
+            if opts.dry_run {
+                continue;
+            }
+            match decision.write {
+                Write::None => {}
+                Write::Insert { deleted } => {
+                    let version = self.next_version();
+                    insert
+                        .execute(params![
+                            k[0],
+                            k[1],
+                            k[2],
+                            k[3],
+                            k[4],
+                            v.value,
+                            v.stored_by,
+                            opts.now_ms,
+                            opts.now_ms,
+                            v.comment,
+                            v.followup,
+                            deleted,
+                            version
+                        ])
+                        .map_err(err)?;
+                }
+                Write::Overwrite { deleted } => {
+                    let version = self.next_version();
+                    overwrite
+                        .execute(params![
+                            v.value,
+                            v.stored_by,
+                            opts.now_ms,
+                            v.comment,
+                            v.followup,
+                            deleted,
+                            version,
+                            k[0],
+                            k[1],
+                            k[2],
+                            k[3],
+                            k[4]
+                        ])
+                        .map_err(err)?;
+                }
+            }
+            if let (Some(kind), false) = (decision.audit, opts.skip_audit) {
+                let previous = match kind {
+                    AuditType::Create => v.value.as_deref(),
+                    AuditType::Update | AuditType::Delete => {
+                        existing.as_ref().and_then(|e| e.value.as_deref())
+                    }
+                };
+                audit
+                    .execute(params![
+                        k[0],
+                        k[1],
+                        k[2],
+                        k[3],
+                        k[4],
+                        previous,
+                        opts.now_ms,
+                        v.stored_by,
+                        kind.name()
+                    ])
+                    .map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn complete(&mut self, r: &Registration) -> Result<()> {
+        self.conn
+            .prepare_cached(sql::UPSERT_REGISTRATION)
+            .map_err(err)?
+            .execute(params![
+                r.data_set,
+                r.period,
+                r.org_unit,
+                r.attribute_option_combo,
+                r.date_ms,
+                r.stored_by,
+                r.created_ms,
+                r.last_updated_ms,
+                r.last_updated_by,
+                r.completed
+            ])
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        self.conn.execute_batch("commit").map_err(err)?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for SqliteImport<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing useful can be done if the rollback itself fails: the connection
+            // would roll back on close anyway.
+            let _ = self.conn.execute_batch("rollback");
+        }
+    }
+}
+
+fn push_list(sql: &mut String, column: &str, param: usize) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        sql,
+        " and {column} in (select value from json_each(?{param}))"
+    );
+}
+
+fn json_list<T: std::fmt::Display>(items: &[T]) -> String {
+    let mut s = String::with_capacity(items.len() * 8 + 2);
+    s.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&item.to_string());
+    }
+    s.push(']');
+    s
+}
+
+impl DataValueStore for SqliteStore {
+    fn begin_import(&self, options: WriteOptions) -> Result<Box<dyn ImportTx + '_>> {
+        let conn = lock(&self.writer);
+        conn.execute_batch("begin immediate").map_err(err)?;
+        Ok(Box::new(SqliteImport {
+            conn,
+            store: self,
+            options,
+            open: true,
+        }))
+    }
+
+    fn export(
+        &self,
+        q: &ExportQuery,
+        sink: &mut dyn FnMut(StoredValueRef<'_>) -> ControlFlow<()>,
+    ) -> Result<()> {
+        let mut sql = String::from(sql::EXPORT_SELECT);
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        args.push(json_list(&q.data_elements).into());
+        push_list(&mut sql, "dataelementid", args.len());
+        args.push(json_list(&q.org_units).into());
+        push_list(&mut sql, "sourceid", args.len());
+        match &q.periods {
+            PeriodFilter::Any => {}
+            PeriodFilter::Keys(keys) => {
+                args.push(json_list(keys).into());
+                push_list(&mut sql, "periodid", args.len());
+            }
+            PeriodFilter::Within { start, end } => {
+                args.push(start.to_string().into());
+                args.push(end.to_string().into());
+                sql.push_str(&format!(
+                    " and periodid in (select periodid from period where startdate >= ?{} and enddate <= ?{})",
+                    args.len() - 1,
+                    args.len()
+                ));
+            }
+        }
+        if let Some(aocs) = &q.attribute_option_combos {
+            args.push(json_list(aocs).into());
+            push_list(&mut sql, "attributeoptioncomboid", args.len());
+        }
+        if !q.include_deleted {
+            sql.push_str(" and deleted = 0");
+        }
+        if let Some(since) = q.last_updated_since_ms {
+            args.push(since.into());
+            sql.push_str(&format!(" and lastupdated >= ?{}", args.len()));
+        }
+        if q.order == ExportOrder::OrgUnitPeriod {
+            sql.push_str(" order by sourceid, periodid, attributeoptioncomboid");
+        }
+        if let Some(limit) = q.limit {
+            args.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
+            sql.push_str(&format!(" limit ?{}", args.len()));
+        }
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(&sql).map_err(err)?;
+            let mut rows = stmt
+                .query(rusqlite::params_from_iter(args.iter()))
+                .map_err(err)?;
+            while let Some(r) = rows.next().map_err(err)? {
+                let row = StoredValueRef {
+                    key: read_key(r)?,
+                    value: text(r, 5)?,
+                    stored_by: text(r, 6)?,
+                    created_ms: r.get(7).map_err(err)?,
+                    last_updated_ms: r.get(8).map_err(err)?,
+                    comment: text(r, 9)?,
+                    followup: r.get(10).map_err(err)?,
+                    deleted: r.get(11).map_err(err)?,
+                    version: r.get(12).map_err(err)?,
+                };
+                if sink(row).is_break() {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn get_value(&self, key: &ValueKey) -> Result<Option<StoredValue>> {
+        self.with_reader(|c| {
+            c.query_row(sql::GET_VALUE, key_params(key), |r| {
+                Ok(StoredValue {
+                    key: *key,
+                    value: r.get(0)?,
+                    stored_by: r.get(1)?,
+                    created_ms: r.get(2)?,
+                    last_updated_ms: r.get(3)?,
+                    comment: r.get(4)?,
+                    followup: r.get(5)?,
+                    deleted: r.get(6)?,
+                    version: r.get(7)?,
+                })
+            })
+            .optional()
+            .map_err(err)
+        })
+    }
+
+    fn audits(&self, key: &ValueKey) -> Result<Vec<AuditRow>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(sql::AUDITS).map_err(err)?;
+            let rows = stmt
+                .query_map(key_params(key), |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })
+                .map_err(err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (value, created_ms, modified_by, kind) = row.map_err(err)?;
+                let audit_type = AuditType::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("audit type {kind}")))?;
+                out.push(AuditRow {
+                    key: *key,
+                    value,
+                    created_ms,
+                    modified_by: modified_by.unwrap_or_default(),
+                    audit_type,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn registration(
+        &self,
+        data_set: u32,
+        period: i64,
+        org_unit: u32,
+        attribute_option_combo: u32,
+    ) -> Result<Option<Registration>> {
+        self.with_reader(|c| {
+            c.query_row(
+                sql::GET_REGISTRATION,
+                params![data_set, period, org_unit, attribute_option_combo],
+                |r| {
+                    Ok(Registration {
+                        data_set,
+                        period,
+                        org_unit,
+                        attribute_option_combo,
+                        date_ms: r.get(0)?,
+                        stored_by: r.get(1)?,
+                        created_ms: r.get(2)?,
+                        last_updated_ms: r.get(3)?,
+                        last_updated_by: r.get(4)?,
+                        completed: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(err)
+        })
+    }
+
+    fn count_values(&self) -> Result<u64> {
+        self.with_reader(|c| {
+            let n: i64 = c
+                .query_row(sql::COUNT_VALUES, [], |r| r.get(0))
+                .map_err(err)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+}
+
+fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<Option<&'r str>> {
+    r.get_ref(i)
+        .map_err(err)?
+        .as_str_or_null()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn read_key(r: &rusqlite::Row<'_>) -> Result<ValueKey> {
+    let id = |i: usize| -> Result<u32> {
+        let v: i64 = r.get(i).map_err(err)?;
+        u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("id {v} out of range")))
+    };
+    Ok(ValueKey {
+        period: r.get(0).map_err(err)?,
+        org_unit: id(1)?,
+        data_element: id(2)?,
+        category_option_combo: id(3)?,
+        attribute_option_combo: id(4)?,
+    })
+}

@@ -1,0 +1,82 @@
+//! Every SQL statement of the SQLite store, in one place, so that a test can prepare
+//! them all against a migrated database.
+
+pub const CREATE_MIGRATIONS: &str = "create table if not exists schema_migrations (
+    version integer primary key,
+    applied_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+)";
+pub const MAX_MIGRATION: &str = "select coalesce(max(version), 0) from schema_migrations";
+pub const RECORD_MIGRATION: &str = "insert into schema_migrations (version) values (?1)";
+
+pub const MAX_VERSION: &str = "select coalesce(max(version), 0) from datavalue";
+pub const PERIOD_KEYS: &str = "select periodid from period";
+pub const INSERT_PERIOD: &str =
+    "insert or ignore into period (periodid, periodtype, startdate, enddate, iso)
+    values (?1, ?2, ?3, ?4, ?5)";
+
+pub const SELECT_EXISTING: &str = "select value, comment, followup, deleted from datavalue
+    where periodid = ?1 and sourceid = ?2 and dataelementid = ?3
+      and categoryoptioncomboid = ?4 and attributeoptioncomboid = ?5";
+pub const INSERT_VALUE: &str = "insert into datavalue (periodid, sourceid, dataelementid,
+    categoryoptioncomboid, attributeoptioncomboid, value, storedby, created, lastupdated,
+    comment, followup, deleted, version)
+    values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+pub const OVERWRITE_VALUE: &str = "update datavalue set value = ?1, storedby = ?2,
+    lastupdated = ?3, comment = ?4, followup = ?5, deleted = ?6, version = ?7
+    where periodid = ?8 and sourceid = ?9 and dataelementid = ?10
+      and categoryoptioncomboid = ?11 and attributeoptioncomboid = ?12";
+pub const INSERT_AUDIT: &str = "insert into datavalueaudit (periodid, sourceid, dataelementid,
+    categoryoptioncomboid, attributeoptioncomboid, value, created, modifiedby, audittype)
+    values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+pub const GET_VALUE: &str = "select value, storedby, created, lastupdated, comment, followup,
+    deleted, version from datavalue
+    where periodid = ?1 and sourceid = ?2 and dataelementid = ?3
+      and categoryoptioncomboid = ?4 and attributeoptioncomboid = ?5";
+pub const AUDITS: &str = "select value, created, modifiedby, audittype from datavalueaudit
+    where periodid = ?1 and sourceid = ?2 and dataelementid = ?3
+      and categoryoptioncomboid = ?4 and attributeoptioncomboid = ?5
+    order by datavalueauditid desc";
+pub const COUNT_VALUES: &str = "select count(*) from datavalue";
+
+/// Base of the export query; filters are appended as `and …` clauses.
+pub const EXPORT_SELECT: &str = "select periodid, sourceid, dataelementid, categoryoptioncomboid,
+    attributeoptioncomboid, value, storedby, created, lastupdated, comment, followup, deleted,
+    version from datavalue where 1 = 1";
+
+pub const UPSERT_REGISTRATION: &str = "insert into completedatasetregistration (datasetid,
+    periodid, sourceid, attributeoptioncomboid, date, storedby, created, lastupdated,
+    lastupdatedby, completed)
+    values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+    on conflict (datasetid, periodid, sourceid, attributeoptioncomboid) do update set
+      date = excluded.date, storedby = excluded.storedby, lastupdated = excluded.lastupdated,
+      lastupdatedby = excluded.lastupdatedby, completed = excluded.completed";
+pub const GET_REGISTRATION: &str = "select date, storedby, created, lastupdated, lastupdatedby,
+    completed from completedatasetregistration
+    where datasetid = ?1 and periodid = ?2 and sourceid = ?3 and attributeoptioncomboid = ?4";
+
+pub const LOAD_METADATA: &str = "select id, kind, uid, body from metadata_object order by id";
+pub const UPSERT_METADATA: &str =
+    "insert into metadata_object (kind, uid, body) values (?1, ?2, ?3)
+    on conflict (kind, uid) do update set body = excluded.body
+    returning id";
+
+/// Statements with fixed text, for the prepare-everything test.
+pub const ALL: &[&str] = &[
+    MAX_MIGRATION,
+    RECORD_MIGRATION,
+    MAX_VERSION,
+    PERIOD_KEYS,
+    INSERT_PERIOD,
+    SELECT_EXISTING,
+    INSERT_VALUE,
+    OVERWRITE_VALUE,
+    INSERT_AUDIT,
+    GET_VALUE,
+    AUDITS,
+    COUNT_VALUES,
+    EXPORT_SELECT,
+    UPSERT_REGISTRATION,
+    GET_REGISTRATION,
+    LOAD_METADATA,
+    UPSERT_METADATA,
+];

@@ -1,0 +1,511 @@
+//! The store conformance suite: one set of checks that every backend runs.
+//!
+//! A backend's test file calls [`conformance_tests!`](crate::conformance_tests) with an
+//! expression that makes a fresh, empty store; the macro expands to one `#[test]` per
+//! check so failures are reported by name.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+use std::ops::ControlFlow;
+
+use jiff::civil::date;
+use tally_domain::import::{AuditType, ImportStrategy, Outcome};
+use tally_domain::uid::Uid;
+
+use crate::{
+    DataValueStore, ExportOrder, ExportQuery, MetadataStore, PeriodFilter, PeriodRow, Registration,
+    StoreError, StoredValue, ValueKey, ValueWrite, WriteOptions,
+};
+
+/// What the suite needs from a backend.
+pub trait TestStore: DataValueStore + MetadataStore {}
+impl<T: DataValueStore + MetadataStore> TestStore for T {}
+
+const T0: i64 = 1_700_000_000_000;
+
+/// Jan and Feb 2024 as monthly period rows (keys are arbitrary but distinct).
+fn months() -> Vec<PeriodRow> {
+    vec![
+        PeriodRow {
+            key: 720_240_101,
+            period_type: "Monthly",
+            start: date(2024, 1, 1),
+            end: date(2024, 1, 31),
+            iso: "202401".into(),
+        },
+        PeriodRow {
+            key: 720_240_201,
+            period_type: "Monthly",
+            start: date(2024, 2, 1),
+            end: date(2024, 2, 29),
+            iso: "202402".into(),
+        },
+    ]
+}
+
+fn key(period: i64, org_unit: u32, data_element: u32) -> ValueKey {
+    ValueKey {
+        period,
+        org_unit,
+        data_element,
+        category_option_combo: 1,
+        attribute_option_combo: 1,
+    }
+}
+
+fn value(index: usize, k: ValueKey, v: Option<&str>) -> ValueWrite {
+    ValueWrite {
+        index,
+        key: k,
+        value: v.map(str::to_owned),
+        comment: None,
+        stored_by: "admin".into(),
+        followup: false,
+        deleted: false,
+        zero_insignificant: false,
+    }
+}
+
+fn opts(strategy: ImportStrategy, now_ms: i64) -> WriteOptions {
+    WriteOptions {
+        strategy,
+        dry_run: false,
+        skip_existing_check: false,
+        skip_audit: false,
+        now_ms,
+    }
+}
+
+/// Writes one batch in its own committed transaction and returns the outcomes.
+pub fn write(store: &dyn DataValueStore, o: WriteOptions, batch: &[ValueWrite]) -> Vec<Outcome> {
+    let mut tx = store.begin_import(o).unwrap();
+    tx.ensure_periods(&months()).unwrap();
+    let mut out = Vec::new();
+    tx.write_batch(batch, &mut out).unwrap();
+    tx.commit().unwrap();
+    out
+}
+
+fn get(store: &dyn DataValueStore, k: ValueKey) -> Option<StoredValue> {
+    store.get_value(&k).unwrap()
+}
+
+fn export_all(store: &dyn DataValueStore, q: &ExportQuery) -> Vec<StoredValue> {
+    let mut rows = Vec::new();
+    store
+        .export(q, &mut |r| {
+            rows.push(StoredValue::from(r));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    rows
+}
+
+fn query() -> ExportQuery {
+    ExportQuery {
+        data_elements: vec![1, 2, 3],
+        periods: PeriodFilter::Any,
+        org_units: vec![10, 11, 12],
+        attribute_option_combos: None,
+        include_deleted: false,
+        last_updated_since_ms: None,
+        limit: None,
+        order: ExportOrder::Storage,
+    }
+}
+
+const JAN: i64 = 720_240_101;
+const FEB: i64 = 720_240_201;
+
+pub fn new_values_are_created_with_fields_and_versions(s: &dyn TestStore) {
+    let mut v = value(0, key(JAN, 10, 1), Some("12"));
+    v.comment = Some("note".into());
+    v.followup = true;
+    let out = write(s, opts(ImportStrategy::CreateAndUpdate, T0), &[v]);
+    assert_eq!(out, vec![Outcome::Imported]);
+    let row = get(s, key(JAN, 10, 1)).expect("stored");
+    assert_eq!(row.value.as_deref(), Some("12"));
+    assert_eq!(row.comment.as_deref(), Some("note"));
+    assert_eq!(row.stored_by.as_deref(), Some("admin"));
+    assert!(row.followup);
+    assert!(!row.deleted);
+    assert_eq!((row.created_ms, row.last_updated_ms), (T0, T0));
+    assert!(row.version > 0);
+    assert_eq!(s.count_values().unwrap(), 1);
+    assert!(
+        s.audits(&key(JAN, 10, 1)).unwrap().is_empty(),
+        "no audit on create"
+    );
+}
+
+pub fn unchanged_values_are_ignored_and_keep_their_version(s: &dyn TestStore) {
+    let k = key(JAN, 10, 1);
+    write(
+        s,
+        opts(ImportStrategy::CreateAndUpdate, T0),
+        &[value(0, k, Some("5"))],
+    );
+    let before = get(s, k).unwrap();
+    let out = write(
+        s,
+        opts(ImportStrategy::CreateAndUpdate, T0 + 10),
+        &[value(0, k, Some("5"))],
+    );
+    assert_eq!(out, vec![Outcome::Ignored]);
+    assert_eq!(get(s, k).unwrap(), before);
+}
+
+pub fn updates_keep_created_and_audit_the_previous_value(s: &dyn TestStore) {
+    let k = key(JAN, 10, 1);
+    write(
+        s,
+        opts(ImportStrategy::CreateAndUpdate, T0),
+        &[value(0, k, Some("5"))],
+    );
+    let v1 = get(s, k).unwrap().version;
+    let mut upd = value(0, k, Some("6"));
+    upd.stored_by = "john".into();
+    let out = write(s, opts(ImportStrategy::CreateAndUpdate, T0 + 1000), &[upd]);
+    assert_eq!(out, vec![Outcome::Updated]);
+    let row = get(s, k).unwrap();
+    assert_eq!(row.value.as_deref(), Some("6"));
+    assert_eq!(row.created_ms, T0);
+    assert_eq!(row.last_updated_ms, T0 + 1000);
+    assert_eq!(row.stored_by.as_deref(), Some("john"));
+    assert!(row.version > v1, "every write gets a new version");
+    let audits = s.audits(&k).unwrap();
+    assert_eq!(audits.len(), 1);
+    assert_eq!(audits[0].audit_type, AuditType::Update);
+    assert_eq!(audits[0].value.as_deref(), Some("5"));
+    assert_eq!(audits[0].modified_by, "john");
+    assert_eq!(audits[0].created_ms, T0 + 1000);
+}
+
+pub fn blank_deletes_softly_and_create_revives_without_audit(s: &dyn TestStore) {
+    let k = key(JAN, 10, 1);
+    write(
+        s,
+        opts(ImportStrategy::CreateAndUpdate, T0),
+        &[value(0, k, Some("5"))],
+    );
+    let out = write(
+        s,
+        opts(ImportStrategy::CreateAndUpdate, T0 + 1),
+        &[value(0, k, None)],
+    );
+    assert_eq!(out, vec![Outcome::Deleted]);
+    let row = get(s, k).unwrap();
+    assert!(row.deleted, "soft delete keeps the row");
+    assert!(
+        export_all(s, &query()).is_empty(),
+        "deleted rows are hidden"
+    );
+    let mut q = query();
+    q.include_deleted = true;
+    assert_eq!(export_all(s, &q).len(), 1);
+    let out = write(
+        s,
+        opts(ImportStrategy::CreateAndUpdate, T0 + 2),
+        &[value(0, k, Some("7"))],
+    );
+    assert_eq!(out, vec![Outcome::Imported]);
+    let row = get(s, k).unwrap();
+    assert!(!row.deleted);
+    assert_eq!(row.value.as_deref(), Some("7"));
+    assert_eq!(row.created_ms, T0, "revival keeps created");
+    let types: Vec<_> = s.audits(&k).unwrap().iter().map(|a| a.audit_type).collect();
+    assert_eq!(
+        types,
+        vec![AuditType::Delete],
+        "revival writes no audit in bulk import"
+    );
+}
+
+pub fn repeated_key_in_one_batch_sees_the_earlier_write(s: &dyn TestStore) {
+    let k = key(JAN, 10, 1);
+    let out = write(
+        s,
+        opts(ImportStrategy::CreateAndUpdate, T0),
+        &[value(0, k, Some("1")), value(1, k, Some("2"))],
+    );
+    assert_eq!(out, vec![Outcome::Imported, Outcome::Updated]);
+    assert_eq!(get(s, k).unwrap().value.as_deref(), Some("2"));
+}
+
+pub fn dry_run_counts_but_writes_nothing(s: &dyn TestStore) {
+    let mut o = opts(ImportStrategy::CreateAndUpdate, T0);
+    o.dry_run = true;
+    let out = write(s, o, &[value(0, key(JAN, 10, 1), Some("1"))]);
+    assert_eq!(out, vec![Outcome::Imported]);
+    assert_eq!(s.count_values().unwrap(), 0);
+}
+
+pub fn dropping_an_import_rolls_everything_back(s: &dyn TestStore) {
+    {
+        let mut tx = s
+            .begin_import(opts(ImportStrategy::CreateAndUpdate, T0))
+            .unwrap();
+        tx.ensure_periods(&months()).unwrap();
+        let mut out = Vec::new();
+        tx.write_batch(&[value(0, key(JAN, 10, 1), Some("1"))], &mut out)
+            .unwrap();
+        tx.complete(&registration(T0)).unwrap();
+    }
+    assert_eq!(s.count_values().unwrap(), 0);
+    assert!(s.registration(5, JAN, 10, 1).unwrap().is_none());
+    // The store is usable afterwards.
+    write(
+        s,
+        opts(ImportStrategy::CreateAndUpdate, T0),
+        &[value(0, key(JAN, 10, 1), Some("1"))],
+    );
+    assert_eq!(s.count_values().unwrap(), 1);
+}
+
+pub fn skip_existing_check_on_an_existing_value_is_a_constraint_error(s: &dyn TestStore) {
+    let k = key(JAN, 10, 1);
+    write(
+        s,
+        opts(ImportStrategy::CreateAndUpdate, T0),
+        &[value(0, k, Some("1"))],
+    );
+    let mut o = opts(ImportStrategy::CreateAndUpdate, T0);
+    o.skip_existing_check = true;
+    let mut tx = s.begin_import(o).unwrap();
+    let mut out = Vec::new();
+    let e = tx
+        .write_batch(&[value(0, k, Some("2"))], &mut out)
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Constraint(_)), "{e:?}");
+    drop(tx);
+    assert_eq!(get(s, k).unwrap().value.as_deref(), Some("1"));
+}
+
+pub fn skip_audit_writes_no_audit(s: &dyn TestStore) {
+    let k = key(JAN, 10, 1);
+    write(
+        s,
+        opts(ImportStrategy::CreateAndUpdate, T0),
+        &[value(0, k, Some("1"))],
+    );
+    let mut o = opts(ImportStrategy::CreateAndUpdate, T0 + 1);
+    o.skip_audit = true;
+    assert_eq!(
+        write(s, o, &[value(0, k, Some("2"))]),
+        vec![Outcome::Updated]
+    );
+    assert!(s.audits(&k).unwrap().is_empty());
+}
+
+pub fn delete_strategy_audits_every_delete(s: &dyn TestStore) {
+    let k = key(JAN, 10, 1);
+    write(
+        s,
+        opts(ImportStrategy::CreateAndUpdate, T0),
+        &[value(0, k, Some("1"))],
+    );
+    let out = write(
+        s,
+        opts(ImportStrategy::Delete, T0 + 1),
+        &[value(0, k, Some("1")), value(1, key(JAN, 11, 1), Some("1"))],
+    );
+    assert_eq!(out, vec![Outcome::Deleted, Outcome::Rejected]);
+    let audits = s.audits(&k).unwrap();
+    assert_eq!(audits.len(), 1);
+    assert_eq!(audits[0].audit_type, AuditType::Delete);
+    assert_eq!(audits[0].value.as_deref(), Some("1"));
+}
+
+pub fn export_filters_select_exactly_the_matching_rows(s: &dyn TestStore) {
+    let mut batch = Vec::new();
+    for (i, (pe, ou, de)) in [
+        (JAN, 10, 1),
+        (JAN, 11, 1),
+        (JAN, 12, 2),
+        (FEB, 10, 1),
+        (FEB, 11, 3),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        batch.push(value(i, key(pe, ou, de), Some(&i.to_string())));
+    }
+    let mut other_aoc = value(9, key(FEB, 12, 2), Some("x"));
+    other_aoc.key.attribute_option_combo = 2;
+    batch.push(other_aoc);
+    write(s, opts(ImportStrategy::CreateAndUpdate, T0), &batch);
+    write(
+        s,
+        opts(ImportStrategy::CreateAndUpdate, T0 + 5000),
+        &[value(0, key(FEB, 11, 3), Some("changed"))],
+    );
+
+    assert_eq!(export_all(s, &query()).len(), 6);
+    let mut q = query();
+    q.periods = PeriodFilter::Keys(vec![JAN]);
+    assert_eq!(export_all(s, &q).len(), 3);
+    q.periods = PeriodFilter::Within {
+        start: date(2024, 2, 1),
+        end: date(2024, 2, 29),
+    };
+    assert_eq!(export_all(s, &q).len(), 3);
+    q.periods = PeriodFilter::Within {
+        start: date(2024, 2, 2),
+        end: date(2024, 12, 31),
+    };
+    assert_eq!(
+        export_all(s, &q).len(),
+        0,
+        "only periods entirely inside the range"
+    );
+    let mut q = query();
+    q.org_units = vec![10];
+    assert_eq!(export_all(s, &q).len(), 2);
+    let mut q = query();
+    q.data_elements = vec![2];
+    assert_eq!(export_all(s, &q).len(), 2);
+    q.attribute_option_combos = Some(vec![2]);
+    let rows = export_all(s, &q);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].value.as_deref(), Some("x"));
+    let mut q = query();
+    q.last_updated_since_ms = Some(T0 + 1000);
+    let rows = export_all(s, &q);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].value.as_deref(), Some("changed"));
+    let mut q = query();
+    q.limit = Some(2);
+    assert_eq!(export_all(s, &q).len(), 2);
+    let mut q = query();
+    q.order = ExportOrder::OrgUnitPeriod;
+    let keys: Vec<_> = export_all(s, &q)
+        .iter()
+        .map(|r| (r.key.org_unit, r.key.period))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(keys, sorted);
+}
+
+pub fn export_sink_can_stop_early(s: &dyn TestStore) {
+    let batch: Vec<_> = (0..10)
+        .map(|i| value(i, key(JAN, 10, i as u32 + 1), Some("1")))
+        .collect();
+    write(s, opts(ImportStrategy::CreateAndUpdate, T0), &batch);
+    let mut q = query();
+    q.data_elements = (1..=10).collect();
+    let mut seen = 0;
+    s.export(&q, &mut |_| {
+        seen += 1;
+        if seen == 3 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(seen, 3);
+}
+
+fn registration(now: i64) -> Registration {
+    Registration {
+        data_set: 5,
+        period: JAN,
+        org_unit: 10,
+        attribute_option_combo: 1,
+        date_ms: now,
+        stored_by: "admin".into(),
+        created_ms: now,
+        last_updated_ms: now,
+        last_updated_by: "admin".into(),
+        completed: true,
+    }
+}
+
+pub fn registrations_are_created_and_updated(s: &dyn TestStore) {
+    let mut tx = s
+        .begin_import(opts(ImportStrategy::CreateAndUpdate, T0))
+        .unwrap();
+    tx.complete(&registration(T0)).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(
+        s.registration(5, JAN, 10, 1).unwrap(),
+        Some(registration(T0))
+    );
+    let mut later = registration(T0 + 10);
+    later.last_updated_by = "john".into();
+    let mut tx = s
+        .begin_import(opts(ImportStrategy::CreateAndUpdate, T0))
+        .unwrap();
+    tx.complete(&later).unwrap();
+    tx.commit().unwrap();
+    let got = s.registration(5, JAN, 10, 1).unwrap().unwrap();
+    assert_eq!(got.created_ms, T0, "created is kept");
+    assert_eq!(got.date_ms, T0 + 10);
+    assert_eq!(got.last_updated_by, "john");
+}
+
+pub fn metadata_ids_are_assigned_once_and_kept_on_update(s: &dyn TestStore) {
+    let a = Uid::parse("f7n9E0hX8qk").unwrap();
+    let b = Uid::parse("DiszpKrYNg8").unwrap();
+    let ids = s
+        .save_metadata(&[
+            ("dataElements".into(), a, r#"{"id":"f7n9E0hX8qk"}"#.into()),
+            (
+                "organisationUnits".into(),
+                b,
+                r#"{"id":"DiszpKrYNg8"}"#.into(),
+            ),
+        ])
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    let again = s
+        .save_metadata(&[(
+            "dataElements".into(),
+            a,
+            r#"{"id":"f7n9E0hX8qk","name":"x"}"#.into(),
+        )])
+        .unwrap();
+    assert_eq!(again, vec![ids[0]]);
+    let all = s.load_metadata().unwrap();
+    assert_eq!(all.len(), 2);
+    let de = all.iter().find(|r| r.uid == a).unwrap();
+    assert_eq!(de.id, ids[0]);
+    assert_eq!(de.kind, "dataElements");
+    assert!(de.body.contains("\"name\":\"x\""));
+}
+
+/// Expands to one `#[test]` per conformance check. `$make` is an expression giving
+/// `(guard, store)`: a fresh, empty store and whatever must outlive it (a temp dir, a
+/// database schema); it is evaluated once per test.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make;
+            new_values_are_created_with_fields_and_versions,
+            unchanged_values_are_ignored_and_keep_their_version,
+            updates_keep_created_and_audit_the_previous_value,
+            blank_deletes_softly_and_create_revives_without_audit,
+            repeated_key_in_one_batch_sees_the_earlier_write,
+            dry_run_counts_but_writes_nothing,
+            dropping_an_import_rolls_everything_back,
+            skip_existing_check_on_an_existing_value_is_a_constraint_error,
+            skip_audit_writes_no_audit,
+            delete_strategy_audits_every_delete,
+            export_filters_select_exactly_the_matching_rows,
+            export_sink_can_stop_early,
+            registrations_are_created_and_updated,
+            metadata_ids_are_assigned_once_and_kept_on_update,
+        );
+    };
+    (@each $make:expr; $($name:ident,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                let (_guard, store) = $make;
+                $crate::conformance::$name(&store);
+            }
+        )*
+    };
+}

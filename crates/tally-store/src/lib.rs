@@ -1,0 +1,317 @@
+//! Storage traits of tally.
+//!
+//! The traits are narrow and batch-shaped so that two hand-written backends (SQLite
+//! through rusqlite, PostgreSQL through tokio-postgres) can implement them without
+//! drifting. They are synchronous: the core calls them from blocking threads (the import
+//! pipeline runs on its own thread anyway), which keeps SQLite's single-writer model
+//! simple and lets PostgreSQL use set-based `COPY` per batch.
+//!
+//! What is decided where:
+//! * the import *rule* (imported, updated, deleted, ignored, audit or not) is
+//!   [`tally_domain::import::decide`], called by every backend for every value;
+//! * identifiers are already resolved to internal ids ([`ValueKey`]) by the core's
+//!   metadata snapshot, so no backend ever looks up a UID per value;
+//! * backends own transactions, durability and SQL.
+//!
+//! Driver errors are mapped to [`StoreError`] inside each backend: this crate never
+//! names rusqlite or tokio-postgres.
+
+use std::ops::ControlFlow;
+
+use jiff::civil::Date;
+use tally_domain::import::{AuditType, ImportStrategy, Outcome};
+use tally_domain::uid::Uid;
+
+#[cfg(feature = "testkit")]
+pub mod conformance;
+
+/// Result with [`StoreError`] as the default error.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Infrastructure failures. Import conflicts are never store errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness or key constraint was violated (e.g. `skipExistingCheck` on a value
+    /// that exists).
+    #[error("constraint violated: {0}")]
+    Constraint(String),
+    /// The database cannot be reached or is busy beyond the timeout.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data does not decode (a bug or a damaged file).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// Any other backend failure, with the backend's message.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// Key of one data value, in internal ids. Field order is the clustering order of the
+/// stores (period, org unit, data element, COC, AOC): it matches how payloads arrive
+/// (one form per org unit and period), and sorting a batch by this key makes writes
+/// sequential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueKey {
+    /// See [`PeriodRow::key`].
+    pub period: i64,
+    pub org_unit: u32,
+    pub data_element: u32,
+    pub category_option_combo: u32,
+    pub attribute_option_combo: u32,
+}
+
+/// A period as stored in the `period` table, which exists so that SQL can filter by
+/// dates. The key is computed by the core from the period itself, never looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodRow {
+    pub key: i64,
+    pub period_type: &'static str,
+    pub start: Date,
+    pub end: Date,
+    pub iso: String,
+}
+
+/// One value to write, already validated and normalised (trimmed; blank is `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueWrite {
+    /// Position of the value in the import (for `rejectedIndexes`).
+    pub index: usize,
+    pub key: ValueKey,
+    pub value: Option<String>,
+    pub comment: Option<String>,
+    /// The payload `storedBy`, or the user. Also the audit's `modifiedBy`.
+    pub stored_by: String,
+    pub followup: bool,
+    pub deleted: bool,
+    /// The value is an insignificant zero for its data element.
+    pub zero_insignificant: bool,
+}
+
+/// How a bulk import writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    pub strategy: ImportStrategy,
+    /// Compute outcomes, write nothing.
+    pub dry_run: bool,
+    /// Treat every value as new without looking it up.
+    pub skip_existing_check: bool,
+    /// Write no audit rows.
+    pub skip_audit: bool,
+    /// `created`/`lastUpdated` of written rows and audits, epoch milliseconds.
+    pub now_ms: i64,
+}
+
+/// A completed data set registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub data_set: u32,
+    pub period: i64,
+    pub org_unit: u32,
+    pub attribute_option_combo: u32,
+    /// The completion date, epoch milliseconds.
+    pub date_ms: i64,
+    pub stored_by: String,
+    pub created_ms: i64,
+    pub last_updated_ms: i64,
+    pub last_updated_by: String,
+    pub completed: bool,
+}
+
+/// A stored data value, borrowed from the backend's row buffer (export hot path: no
+/// allocation per row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredValueRef<'a> {
+    pub key: ValueKey,
+    pub value: Option<&'a str>,
+    pub stored_by: Option<&'a str>,
+    pub created_ms: i64,
+    pub last_updated_ms: i64,
+    pub comment: Option<&'a str>,
+    pub followup: bool,
+    pub deleted: bool,
+    /// Monotonic version of the value (a global sequence), for conflict detection.
+    pub version: i64,
+}
+
+/// An owned stored data value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredValue {
+    pub key: ValueKey,
+    pub value: Option<String>,
+    pub stored_by: Option<String>,
+    pub created_ms: i64,
+    pub last_updated_ms: i64,
+    pub comment: Option<String>,
+    pub followup: bool,
+    pub deleted: bool,
+    pub version: i64,
+}
+
+impl From<StoredValueRef<'_>> for StoredValue {
+    fn from(r: StoredValueRef<'_>) -> Self {
+        Self {
+            key: r.key,
+            value: r.value.map(str::to_owned),
+            stored_by: r.stored_by.map(str::to_owned),
+            created_ms: r.created_ms,
+            last_updated_ms: r.last_updated_ms,
+            comment: r.comment.map(str::to_owned),
+            followup: r.followup,
+            deleted: r.deleted,
+            version: r.version,
+        }
+    }
+}
+
+/// One audit row: the previous value for UPDATE and DELETE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub key: ValueKey,
+    pub value: Option<String>,
+    pub created_ms: i64,
+    pub modified_by: String,
+    pub audit_type: AuditType,
+}
+
+/// Which periods an export selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeriodFilter {
+    /// Any period (e.g. a `lastUpdated`-only sync export).
+    Any,
+    /// These period keys.
+    Keys(Vec<i64>),
+    /// Periods lying entirely inside `[start, end]`, of any type.
+    Within { start: Date, end: Date },
+}
+
+/// Row order of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExportOrder {
+    /// Storage order (DHIS2's DXF2 export has no ORDER BY either).
+    #[default]
+    Storage,
+    /// By org unit, then period, then attribute option combo: ADX groups are contiguous.
+    OrgUnitPeriod,
+}
+
+/// A resolved export query (ids, not identifiers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportQuery {
+    pub data_elements: Vec<u32>,
+    pub periods: PeriodFilter,
+    pub org_units: Vec<u32>,
+    /// `None`: any AOC.
+    pub attribute_option_combos: Option<Vec<u32>>,
+    pub include_deleted: bool,
+    /// `lastupdated >= this`, epoch milliseconds.
+    pub last_updated_since_ms: Option<i64>,
+    pub limit: Option<u64>,
+    pub order: ExportOrder,
+}
+
+/// A metadata object as persisted: the internal id is assigned by the store and never
+/// changes, because data values reference it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataRecord {
+    pub id: u32,
+    /// Collection name as in DHIS2's metadata JSON, e.g. `dataElements`.
+    pub kind: String,
+    pub uid: Uid,
+    /// The object's JSON.
+    pub body: String,
+}
+
+/// Metadata persistence: objects are kept as JSON and loaded into the in-memory snapshot.
+pub trait MetadataStore: Send + Sync {
+    /// Every stored object.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn load_metadata(&self) -> Result<Vec<MetadataRecord>>;
+
+    /// Creates or updates objects by `(kind, uid)` in one transaction and returns their
+    /// internal ids, in input order.
+    ///
+    /// # Errors
+    /// Backend failures; nothing is written then.
+    fn save_metadata(&self, objects: &[(String, Uid, String)]) -> Result<Vec<u32>>;
+}
+
+/// An open bulk write. Dropping it without [`ImportTx::commit`] rolls everything back,
+/// so a failed import changes nothing.
+pub trait ImportTx {
+    /// Makes sure these periods exist in the `period` table.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn ensure_periods(&mut self, periods: &[PeriodRow]) -> Result<()>;
+
+    /// Applies [`tally_domain::import::decide`] to each value in order (a key repeated in
+    /// the batch sees the earlier write) and pushes one outcome per value onto `out`.
+    ///
+    /// # Errors
+    /// Backend failures, or [`StoreError::Constraint`] with `skip_existing_check` on an
+    /// existing value.
+    fn write_batch(&mut self, batch: &[ValueWrite], out: &mut Vec<Outcome>) -> Result<()>;
+
+    /// Creates or updates a completion registration inside this transaction.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn complete(&mut self, registration: &Registration) -> Result<()>;
+
+    /// Makes everything durable.
+    ///
+    /// # Errors
+    /// Backend failures; nothing is written then.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Data values, audits and registrations.
+pub trait DataValueStore: Send + Sync {
+    /// Starts a bulk write. Only one runs at a time on SQLite; callers wait.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn begin_import(&self, options: WriteOptions) -> Result<Box<dyn ImportTx + '_>>;
+
+    /// Streams the values matching `query` into `sink` until it breaks.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn export(
+        &self,
+        query: &ExportQuery,
+        sink: &mut dyn FnMut(StoredValueRef<'_>) -> ControlFlow<()>,
+    ) -> Result<()>;
+
+    /// One value by key, live or soft-deleted.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn get_value(&self, key: &ValueKey) -> Result<Option<StoredValue>>;
+
+    /// Audit rows of one key, newest first.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn audits(&self, key: &ValueKey) -> Result<Vec<AuditRow>>;
+
+    /// A registration by its key.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn registration(
+        &self,
+        data_set: u32,
+        period: i64,
+        org_unit: u32,
+        attribute_option_combo: u32,
+    ) -> Result<Option<Registration>>;
+
+    /// Number of stored rows, live and deleted.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn count_values(&self) -> Result<u64>;
+}
