@@ -7,11 +7,14 @@
 //! * [`period`]: ISO period types and periods (parse, format, dates, ADX form).
 //! * [`value_type`]: data element value types and their validation rules.
 //! * [`id_scheme`]: UID / CODE / NAME / `ATTRIBUTE:<uid>` schemes and their precedence.
+//! * [`metadata`]: the metadata model, DHIS2 metadata import (merge and report) and the
+//!   immutable in-memory snapshot with lookups per id scheme.
 //! * [`import`]: import strategies, options, the summary with grouped conflicts, and the
 //!   per-value create/update/delete decision shared by every store backend.
 
 pub mod id_scheme;
 pub mod import;
+pub mod metadata;
 pub mod period;
 pub mod uid;
 pub mod value_type;

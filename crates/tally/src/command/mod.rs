@@ -1,6 +1,11 @@
 //! Subcommands of `tally`, one file each.
 
+mod database;
+mod export;
+mod import;
+mod metadata;
 mod periods;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -14,6 +19,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the Web API server.
+    Serve(serve::Args),
+    /// Import a data value set file (JSON, XML or CSV) directly into the database.
+    Import(import::Args),
+    /// Export data values from the database to standard output.
+    Export(export::Args),
+    /// Metadata commands.
+    #[command(subcommand)]
+    Metadata(metadata::Command),
     /// List the periods of one DHIS2 period type in one year: ISO id, start and end date.
     Periods(periods::Args),
 }
@@ -21,6 +35,10 @@ enum Command {
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Import(args) => import::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Metadata(cmd) => metadata::run(cmd),
         Command::Periods(args) => periods::run(&args),
     }
 }

@@ -1,0 +1,18 @@
+//! Use cases of tally, with IO only through the store traits.
+//!
+//! Layout:
+//! * [`App`]: the shared state of a running tally (store, metadata snapshot, users, clock).
+//! * [`import`]: the streaming data value import pipeline.
+//! * [`export`]: the streaming data value export.
+//! * [`users`]: users and credential checks.
+//! * [`error`]: which error type to use where.
+
+pub mod app;
+pub mod error;
+pub mod export;
+pub mod import;
+
+pub mod users;
+
+pub use app::{App, Clock, Store};
+pub use error::{CoreError, Result};

@@ -1,0 +1,5 @@
+//! Handlers, in a tree that mirrors DHIS2's URLs.
+
+pub mod data_value_sets;
+pub mod metadata;
+pub mod system;

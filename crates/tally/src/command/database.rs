@@ -1,0 +1,75 @@
+//! Opening the database and the demo data, shared by the subcommands.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tally_core::users::UserRecord;
+use tally_core::{App, Clock};
+use tally_domain::uid::Uid;
+use tally_store_sqlite::SqliteStore;
+
+/// `--database PATH` with the `TALLY_DATABASE` environment fallback.
+#[derive(Debug, clap::Args)]
+pub struct DatabaseArgs {
+    /// SQLite database file (created if missing).
+    #[arg(long, env = "TALLY_DATABASE", default_value = "./tally.db")]
+    pub database: PathBuf,
+}
+
+/// Opens the store and the application state.
+pub fn open(path: &Path) -> anyhow::Result<Arc<App>> {
+    let store = SqliteStore::open(path)
+        .with_context(|| format!("opening the database {}", path.display()))?;
+    let app = App::open(Arc::new(store), Clock::system()).context("loading metadata")?;
+    Ok(Arc::new(app))
+}
+
+/// The demo metadata (Sierra Leone style hierarchy, "Mortality < 5 years", the ADX
+/// example of the DHIS2 docs).
+pub const DEMO_METADATA: &str = include_str!("../../../../fixtures/metadata/demo.json");
+
+/// Loads the demo metadata and the superuser `admin`/`district` into an empty database.
+/// A database that already has metadata is left alone.
+pub fn load_demo(app: &App) -> anyhow::Result<bool> {
+    let snap = app.snapshot();
+    if snap.org_units().next().is_some() {
+        return Ok(false);
+    }
+    let report = app
+        .import_metadata(DEMO_METADATA)
+        .context("importing demo metadata")?;
+    if report.errors().next().is_some() {
+        anyhow::bail!(
+            "demo metadata has errors: {}",
+            serde_json::to_string(&report).unwrap_or_default()
+        );
+    }
+    let snap = app.snapshot();
+    let roots: Vec<Uid> = snap
+        .org_units()
+        .filter(|(_, ou)| ou.parent.is_none())
+        .map(|(_, ou)| ou.common.uid)
+        .collect();
+    let admin = UserRecord {
+        id: Uid::parse("M5zQapPyTZI").context("admin uid")?,
+        username: "admin".into(),
+        first_name: "John".into(),
+        surname: "Traore".into(),
+        password_hash: bcrypt::hash("district", bcrypt::DEFAULT_COST)?,
+        disabled: false,
+        authorities: vec!["ALL".into()],
+        organisation_units: roots.clone(),
+        data_view_organisation_units: roots,
+    };
+    app.save_users(&[admin])?;
+    Ok(true)
+}
+
+/// The user the CLI acts as: the first superuser, since whoever can open the database
+/// file is its administrator.
+pub fn local_admin(app: &App) -> anyhow::Result<tally_core::users::User> {
+    app.users().get("admin").context(
+        "no user 'admin' in this database (run `tally serve --demo` once, or import users)",
+    )
+}
