@@ -270,22 +270,19 @@ impl<'a> Validator<'a> {
                 .ok_or_else(|| format!("Text '{text}' could not be parsed at index 0"))?;
             d.min(self.today)
         };
-        let mut missing = false;
-        if self.header_org_unit.is_none() {
+        // One conflict only: the org unit is checked first (DHIS2's if/else).
+        let missing = if self.header_org_unit.is_none() {
+            Some("OrganisationUnit")
+        } else if self.header_period.is_none() {
+            Some("Period")
+        } else {
+            None
+        };
+        if let Some(object) = missing {
             conflicts.add(
-                Conflict::legacy("OrganisationUnit", "Must be provided to complete data set"),
+                Conflict::legacy(object, "Must be provided to complete data set"),
                 None,
             );
-            missing = true;
-        }
-        if self.header_period.is_none() {
-            conflicts.add(
-                Conflict::legacy("Period", "Must be provided to complete data set"),
-                None,
-            );
-            missing = true;
-        }
-        if missing {
             return Ok(None);
         }
         let (Some(ou), Some(period)) = (self.header_org_unit, self.header_period) else {
@@ -342,7 +339,7 @@ impl<'a> Validator<'a> {
         }
         let info = self.snap.data_element(de)?;
         let f = ElementFacts {
-            value_type: info.value_type.parse().unwrap_or(ValueType::Text),
+            value_type: info.value_type_enum,
             zero_counts: info.zero_is_significant,
             average: info.average_aggregation,
         };
@@ -555,7 +552,7 @@ impl<'a> Validator<'a> {
         if self.options.strict_periods
             && !de_info.data_sets.iter().any(|ds| {
                 snap.data_set(*ds)
-                    .is_some_and(|d| &*d.period_type == period.period_type().name())
+                    .is_some_and(|d| d.period_type_enum == Some(period.period_type()))
             })
         {
             fail(Conflict::coded(
@@ -811,7 +808,7 @@ impl<'a> Validator<'a> {
         // 24. open future periods (always strict over all targets)
         let mut future_ok = true;
         for d in targets.iter().filter_map(|ds| snap.data_set(*ds)) {
-            let Ok(ty) = d.period_type.parse::<PeriodType>() else {
+            let Some(ty) = d.period_type_enum else {
                 continue;
             };
             let latest = Period::containing(ty, self.today)

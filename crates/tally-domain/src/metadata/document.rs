@@ -16,22 +16,33 @@ use crate::uid::Uid;
 /// (`system`, `indicators`, `users`, `validationRules`...) is ignored, as are unknown
 /// fields of known objects, so a complete DHIS2 export loads.
 #[derive(Debug, Clone, Default, PartialEq)]
-#[allow(missing_docs)]
 pub struct MetadataDocument {
+    /// The document's `attributes`.
     pub attributes: Vec<Attribute>,
+    /// The document's `organisationUnits`.
     pub organisation_units: Vec<OrganisationUnit>,
+    /// The document's `organisationUnitGroups`.
     pub organisation_unit_groups: Vec<OrganisationUnitGroup>,
+    /// The document's `categoryOptions`.
     pub category_options: Vec<CategoryOption>,
+    /// The document's `categories`.
     pub categories: Vec<Category>,
+    /// The document's `categoryCombos`.
     pub category_combos: Vec<CategoryCombo>,
+    /// The document's `categoryOptionCombos`.
     pub category_option_combos: Vec<CategoryOptionCombo>,
+    /// The document's `optionSets`.
     pub option_sets: Vec<OptionSet>,
     /// Options, including options written inline in an option set (see
     /// [`parse_metadata_document`]).
     pub options: Vec<OptionItem>,
+    /// The document's `dataElements`.
     pub data_elements: Vec<DataElement>,
+    /// The document's `dataElementGroups`.
     pub data_element_groups: Vec<DataElementGroup>,
+    /// The document's `dataSets`.
     pub data_sets: Vec<DataSet>,
+    /// The document's `sections`.
     pub sections: Vec<Section>,
 }
 

@@ -811,20 +811,32 @@ identifiable! {
 /// in its DHIS2 JSON shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "object", rename_all = "camelCase")]
-#[allow(missing_docs)]
 pub enum MetadataObject {
+    /// A [`Attribute`].
     Attribute(Attribute),
+    /// A [`OrganisationUnit`].
     OrganisationUnit(OrganisationUnit),
+    /// A [`OrganisationUnitGroup`].
     OrganisationUnitGroup(OrganisationUnitGroup),
+    /// A [`CategoryOption`].
     CategoryOption(CategoryOption),
+    /// A [`Category`].
     Category(Category),
+    /// A [`CategoryCombo`].
     CategoryCombo(CategoryCombo),
+    /// A [`CategoryOptionCombo`].
     CategoryOptionCombo(CategoryOptionCombo),
+    /// A [`OptionSet`].
     OptionSet(OptionSet),
+    /// A [`OptionItem`].
     OptionItem(OptionItem),
+    /// A [`DataElement`].
     DataElement(DataElement),
+    /// A [`DataElementGroup`].
     DataElementGroup(DataElementGroup),
+    /// A [`DataSet`].
     DataSet(DataSet),
+    /// A [`Section`].
     Section(Section),
 }
 

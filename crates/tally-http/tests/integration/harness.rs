@@ -1,0 +1,224 @@
+//! `TestApp`: a tally with the dhis2-core test metadata, an `admin` superuser and the
+//! non-superuser `importer` of DHIS2's integration tests (org units A and B).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine as _;
+use http_body_util::BodyExt as _;
+use tally_core::users::UserRecord;
+use tally_core::{App, Clock};
+use tally_domain::uid::Uid;
+use tally_store_sqlite::SqliteStore;
+use tower::ServiceExt as _;
+
+pub struct TestApp {
+    _dir: tempfile::TempDir,
+    pub app: Arc<App>,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The shared folder with DHIS2's fixtures.
+pub fn conformance(name: &str) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance");
+    let path = root.join(name);
+    assert!(path.exists(), "fixture missing: {}", path.display());
+    path
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(conformance(&format!("dhis2-core/{name}"))).expect("read fixture")
+}
+
+fn user(id: &str, name: &str, authorities: &[&str], units: &[&str]) -> UserRecord {
+    UserRecord {
+        id: Uid::parse(id).unwrap(),
+        username: name.into(),
+        first_name: name.into(),
+        surname: "Test".into(),
+        password_hash: bcrypt::hash("district", 4).unwrap(),
+        disabled: false,
+        authorities: authorities.iter().map(|a| (*a).to_owned()).collect(),
+        organisation_units: units.iter().map(|u| Uid::parse(u).unwrap()).collect(),
+        data_view_organisation_units: vec![],
+    }
+}
+
+impl TestApp {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("tally.db")).unwrap();
+        let app = App::open(Arc::new(store), Clock::system()).unwrap();
+        let metadata = std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/metadata/dhis2-core-test.json"),
+        )
+        .unwrap();
+        let report = app.import_metadata(&metadata).unwrap();
+        assert!(
+            report.errors().next().is_none(),
+            "{}",
+            serde_json::to_string(&report).unwrap()
+        );
+        app.save_users(&[
+            user(
+                "M5zQapPyTZI",
+                "admin",
+                &["ALL"],
+                &["DiszpKrYNg8", "BdfsJfj87js", "j7Hg26FpoIa", "P1233333333"],
+            ),
+            user(
+                "imprtUsr001",
+                "importer",
+                &["F_DATAVALUE_ADD", "F_SKIP_DATA_IMPORT_AUDIT"],
+                &["DiszpKrYNg8", "BdfsJfj87js"],
+            ),
+            user("readOnly001", "reader", &[], &["DiszpKrYNg8"]),
+        ])
+        .unwrap();
+        Self {
+            _dir: dir,
+            app: Arc::new(app),
+        }
+    }
+
+    pub async fn request(&self, req: Request<Body>) -> Resp {
+        let svc = tally_http::service(tally_http::AppState {
+            app: Arc::clone(&self.app),
+        });
+        let resp = svc.oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn post_as(&self, user: &str, uri: &str, content_type: &str, body: Vec<u8>) -> Resp {
+        let req = Request::post(uri)
+            .header("Authorization", basic(user))
+            .header("Content-Type", content_type)
+            .body(Body::from(body))
+            .unwrap();
+        self.request(req).await
+    }
+
+    pub async fn post(&self, uri: &str, content_type: &str, body: Vec<u8>) -> Resp {
+        self.post_as("admin", uri, content_type, body).await
+    }
+
+    pub async fn get_as(&self, user: &str, uri: &str) -> Resp {
+        let req = Request::get(uri)
+            .header("Authorization", basic(user))
+            .body(Body::empty())
+            .unwrap();
+        self.request(req).await
+    }
+
+    pub async fn get(&self, uri: &str) -> Resp {
+        self.get_as("admin", uri).await
+    }
+
+    /// Imports a fixture and returns the ImportSummary (unwrapped from the WebMessage).
+    pub async fn import(&self, fixture_name: &str, query: &str) -> serde_json::Value {
+        let ct = content_type(fixture_name);
+        let r = self
+            .post(
+                &format!("/api/dataValueSets?{query}"),
+                ct,
+                fixture(fixture_name),
+            )
+            .await;
+        let json = r.json();
+        json.get("response").cloned().unwrap_or(json)
+    }
+
+    pub fn count(&self) -> u64 {
+        self.app.store().count_values().unwrap()
+    }
+
+    /// Live values exported for data set A, org units A–C, Jan–Jun 2012.
+    pub async fn live_values(&self) -> Vec<serde_json::Value> {
+        let r = self
+            .get("/api/dataValueSets.json?dataSet=pBOMPrpg1QX&dataElement=jH26dja2f28&dataElement=jH26dja2f30&dataElement=jH26dja2f31&orgUnit=DiszpKrYNg8&orgUnit=BdfsJfj87js&orgUnit=j7Hg26FpoIa&startDate=2012-01-01&endDate=2012-12-31")
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()["dataValues"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// Live values of one data element in org units A–C during 2012.
+    pub async fn live_values_of(&self, de: &str) -> Vec<serde_json::Value> {
+        let r = self
+            .get(&format!("/api/dataValueSets.json?dataElement={de}&orgUnit=DiszpKrYNg8&orgUnit=BdfsJfj87js&orgUnit=j7Hg26FpoIa&startDate=2012-01-01&endDate=2012-12-31"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()["dataValues"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+pub fn content_type(name: &str) -> &'static str {
+    if name.ends_with(".json") {
+        "application/json"
+    } else if name.ends_with(".csv") {
+        "application/csv"
+    } else {
+        "application/xml"
+    }
+}
+
+pub fn basic(user: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:district"))
+    )
+}
+
+/// `(imported, updated, ignored, deleted)` of a summary.
+pub fn counts(summary: &serde_json::Value) -> (u64, u64, u64, u64) {
+    let c = &summary["importCount"];
+    (
+        c["imported"].as_u64().unwrap(),
+        c["updated"].as_u64().unwrap(),
+        c["ignored"].as_u64().unwrap(),
+        c["deleted"].as_u64().unwrap(),
+    )
+}
