@@ -7,14 +7,14 @@ use tally_domain::metadata::{
     ImportReport, MergeOptions, MetadataObject, MetadataSet, Snapshot, merge,
     parse_metadata_document,
 };
-use tally_store::{DataValueStore, MetadataStore};
+use tally_store::{DataValueStore, JobStore, MetadataStore};
 
 use crate::error::{CoreError, Result};
 use crate::users::{UserDirectory, UserRecord, Users};
 
-/// A store that holds both data values and metadata.
-pub trait Store: DataValueStore + MetadataStore {}
-impl<T: DataValueStore + MetadataStore> Store for T {}
+/// A store that holds data values, metadata and jobs.
+pub trait Store: DataValueStore + MetadataStore + JobStore {}
+impl<T: DataValueStore + MetadataStore + JobStore> Store for T {}
 
 /// Metadata object kind under which users are stored.
 const USERS: &str = "users";
@@ -51,6 +51,8 @@ pub struct App {
     set: Mutex<MetadataSet>,
     users: RwLock<Users>,
     pub(crate) clock: Clock,
+    /// Where async import bodies wait for their job.
+    pub(crate) jobs_dir: std::path::PathBuf,
 }
 
 fn lock_err<T>(_: T) -> CoreError {
@@ -89,7 +91,16 @@ impl App {
             set: Mutex::new(set),
             users: RwLock::new(Arc::new(UserDirectory::new(users))),
             clock,
+            jobs_dir: std::env::temp_dir().join(format!("tally-jobs-{}", std::process::id())),
         })
+    }
+
+    /// Keeps async import bodies in `dir` (next to the database, so they survive a
+    /// restart) instead of a temp dir.
+    #[must_use]
+    pub fn with_jobs_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.jobs_dir = dir;
+        self
     }
 
     /// The current metadata snapshot (immutable; swapped atomically on change).

@@ -4,6 +4,7 @@
 //! * [`App`]: the shared state of a running tally (store, metadata snapshot, users, clock).
 //! * [`import`]: the streaming data value import pipeline.
 //! * [`export`]: the streaming data value export.
+//! * [`jobs`]: async imports, stored and resumed after a restart.
 //! * [`users`]: users and credential checks.
 //! * [`error`]: which error type to use where.
 
@@ -11,6 +12,7 @@ pub mod app;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod jobs;
 
 pub mod users;
 

@@ -36,6 +36,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/system/info", get(system::system_info))
         .route("/api/me", get(system::me))
         .route("/api/ping", get(system::ping))
+        .route("/api/system/tasks/{job_type}/{id}", get(system::task))
+        .route(
+            "/api/system/taskSummaries/{job_type}/{id}",
+            get(system::task_summary),
+        )
         .fallback(|| async { error::ApiError::not_found("The requested resource was not found") })
         .with_state(state)
 }

@@ -23,13 +23,16 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tally_domain::import::{self, AuditType, Existing, Incoming, Outcome, Write};
 use tally_domain::uid::Uid;
 use tally_store::{
-    AuditRow, DataValueStore, ExportOrder, ExportQuery, ImportTx, MetadataRecord, MetadataStore,
-    PeriodFilter, PeriodRow, Registration, Result, StoreError, StoredValue, StoredValueRef,
-    ValueKey, ValueWrite, WriteOptions,
+    AuditRow, DataValueStore, ExportOrder, ExportQuery, ImportTx, JobRecord, JobStore,
+    MetadataRecord, MetadataStore, PeriodFilter, PeriodRow, Registration, Result, StoreError,
+    StoredValue, StoredValueRef, ValueKey, ValueWrite, WriteOptions,
 };
 
 /// Migrations, in order. Index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/V001__init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/V001__init.sql"),
+    include_str!("../migrations/V002__jobs.sql"),
+];
 
 /// Reader connections kept open for exports and reads.
 const READERS: usize = 4;
@@ -223,6 +226,71 @@ impl MetadataStore for SqliteStore {
             }
             tx.commit().map_err(err)?;
             Ok(ids)
+        })
+    }
+}
+
+fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
+    Ok(JobRecord {
+        id: r.get(0)?,
+        job_type: r.get(1)?,
+        status: r.get(2)?,
+        created_ms: r.get(3)?,
+        updated_ms: r.get(4)?,
+        username: r.get(5)?,
+        params: r.get(6)?,
+        body_path: r.get(7)?,
+        notifications: r.get(8)?,
+        summary: r.get(9)?,
+    })
+}
+
+impl JobStore for SqliteStore {
+    fn save_job(&self, j: &JobRecord) -> Result<()> {
+        self.with_writer(|c| {
+            c.prepare_cached(sql::SAVE_JOB)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        j.id,
+                        j.job_type,
+                        j.status,
+                        j.created_ms,
+                        j.updated_ms,
+                        j.username,
+                        j.params,
+                        j.body_path,
+                        j.notifications,
+                        j.summary
+                    ])
+                })
+                .map(drop)
+                .map_err(err)
+        })
+    }
+
+    fn job(&self, id: &str) -> Result<Option<JobRecord>> {
+        self.with_reader(|c| {
+            c.query_row(sql::GET_JOB, params![id], read_job)
+                .optional()
+                .map_err(err)
+        })
+    }
+
+    fn jobs(&self, job_type: &str) -> Result<Vec<JobRecord>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(sql::JOBS_OF_TYPE).map_err(err)?;
+            stmt.query_map(params![job_type], read_job)
+                .and_then(Iterator::collect)
+                .map_err(err)
+        })
+    }
+
+    fn unfinished_jobs(&self) -> Result<Vec<JobRecord>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(sql::UNFINISHED_JOBS).map_err(err)?;
+            stmt.query_map([], read_job)
+                .and_then(Iterator::collect)
+                .map_err(err)
         })
     }
 }

@@ -60,6 +60,22 @@ pub const UPSERT_METADATA: &str =
     on conflict (kind, uid) do update set body = excluded.body
     returning id";
 
+pub const SAVE_JOB: &str = "insert into job (id, jobtype, status, created, updated, username,
+    params, bodypath, notifications, summary)
+    values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+    on conflict (id) do update set status = excluded.status, updated = excluded.updated,
+      bodypath = excluded.bodypath, notifications = excluded.notifications,
+      summary = excluded.summary";
+pub const JOB_COLUMNS: &str = "select id, jobtype, status, created, updated, username, params,
+    bodypath, notifications, summary from job";
+pub const GET_JOB: &str = "select id, jobtype, status, created, updated, username, params,
+    bodypath, notifications, summary from job where id = ?1";
+pub const JOBS_OF_TYPE: &str = "select id, jobtype, status, created, updated, username, params,
+    bodypath, notifications, summary from job where jobtype = ?1 order by created desc";
+pub const UNFINISHED_JOBS: &str = "select id, jobtype, status, created, updated, username, params,
+    bodypath, notifications, summary from job where status not in ('COMPLETED', 'FAILED')
+    order by created";
+
 /// Statements with fixed text, for the prepare-everything test.
 pub const ALL: &[&str] = &[
     MAX_MIGRATION,
@@ -79,4 +95,9 @@ pub const ALL: &[&str] = &[
     GET_REGISTRATION,
     LOAD_METADATA,
     UPSERT_METADATA,
+    SAVE_JOB,
+    JOB_COLUMNS,
+    GET_JOB,
+    JOBS_OF_TYPE,
+    UNFINISHED_JOBS,
 ];

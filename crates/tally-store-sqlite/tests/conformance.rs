@@ -23,8 +23,8 @@ fn every_statement_prepares_against_the_migrated_schema() {
 #[test]
 fn reopening_keeps_data_and_does_not_reapply_migrations() {
     let (dir, store) = fresh();
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), 2);
     drop(store);
     let again = SqliteStore::open(dir.path().join("tally.db")).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 1);
+    assert_eq!(again.schema_version().unwrap(), 2);
 }

@@ -13,13 +13,13 @@ use tally_domain::import::{AuditType, ImportStrategy, Outcome};
 use tally_domain::uid::Uid;
 
 use crate::{
-    DataValueStore, ExportOrder, ExportQuery, MetadataStore, PeriodFilter, PeriodRow, Registration,
-    StoreError, StoredValue, ValueKey, ValueWrite, WriteOptions,
+    DataValueStore, ExportOrder, ExportQuery, JobRecord, JobStore, MetadataStore, PeriodFilter,
+    PeriodRow, Registration, StoreError, StoredValue, ValueKey, ValueWrite, WriteOptions,
 };
 
 /// What the suite needs from a backend.
-pub trait TestStore: DataValueStore + MetadataStore {}
-impl<T: DataValueStore + MetadataStore> TestStore for T {}
+pub trait TestStore: DataValueStore + MetadataStore + JobStore {}
+impl<T: DataValueStore + MetadataStore + JobStore> TestStore for T {}
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -476,6 +476,54 @@ pub fn metadata_ids_are_assigned_once_and_kept_on_update(s: &dyn TestStore) {
     assert!(de.body.contains("\"name\":\"x\""));
 }
 
+fn job(id: &str, status: &str, created_ms: i64) -> JobRecord {
+    JobRecord {
+        id: id.into(),
+        job_type: "DATAVALUE_IMPORT".into(),
+        status: status.into(),
+        created_ms,
+        updated_ms: created_ms,
+        username: "admin".into(),
+        params: r#"{"format":"json"}"#.into(),
+        body_path: Some("/tmp/x".into()),
+        notifications: "[]".into(),
+        summary: None,
+    }
+}
+
+pub fn jobs_are_saved_updated_and_listed(s: &dyn TestStore) {
+    s.save_job(&job("jobAAAAAAAA", "NOT_STARTED", T0)).unwrap();
+    s.save_job(&job("jobBBBBBBBB", "RUNNING", T0 + 1)).unwrap();
+    s.save_job(&job("jobCCCCCCCC", "COMPLETED", T0 + 2))
+        .unwrap();
+    let unfinished: Vec<_> = s
+        .unfinished_jobs()
+        .unwrap()
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(unfinished, vec!["jobAAAAAAAA", "jobBBBBBBBB"]);
+    let mut done = job("jobAAAAAAAA", "COMPLETED", T0);
+    done.summary = Some(r#"{"status":"SUCCESS"}"#.into());
+    done.notifications = r#"[{"message":"done"}]"#.into();
+    done.body_path = None;
+    done.updated_ms = T0 + 50;
+    s.save_job(&done).unwrap();
+    assert_eq!(s.job("jobAAAAAAAA").unwrap(), Some(done));
+    assert_eq!(s.job("missing0000").unwrap(), None);
+    let newest_first: Vec<_> = s
+        .jobs("DATAVALUE_IMPORT")
+        .unwrap()
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(
+        newest_first,
+        vec!["jobCCCCCCCC", "jobBBBBBBBB", "jobAAAAAAAA"]
+    );
+    assert!(s.jobs("OTHER").unwrap().is_empty());
+}
+
 /// Expands to one `#[test]` per conformance check. `$make` is an expression giving
 /// `(guard, store)`: a fresh, empty store and whatever must outlive it (a temp dir, a
 /// database schema); it is evaluated once per test.
@@ -497,6 +545,7 @@ macro_rules! conformance_tests {
             export_sink_can_stop_early,
             registrations_are_created_and_updated,
             metadata_ids_are_assigned_once_and_kept_on_update,
+            jobs_are_saved_updated_and_listed,
         );
     };
     (@each $make:expr; $($name:ident,)*) => {

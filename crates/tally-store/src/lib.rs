@@ -237,6 +237,56 @@ pub trait MetadataStore: Send + Sync {
     fn save_metadata(&self, objects: &[(String, Uid, String)]) -> Result<Vec<u32>>;
 }
 
+/// A background job (async import) as stored, so a restart finds it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    /// The job UID.
+    pub id: String,
+    /// e.g. `DATAVALUE_IMPORT`.
+    pub job_type: String,
+    /// `NOT_STARTED`, `RUNNING`, `COMPLETED` or `FAILED`.
+    pub status: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    /// Who submitted it.
+    pub username: String,
+    /// What to run (for imports: format and query string), as JSON.
+    pub params: String,
+    /// The submitted body, kept on disk until the job ends.
+    pub body_path: Option<String>,
+    /// Notifications as a JSON array, newest first.
+    pub notifications: String,
+    /// The final summary as JSON.
+    pub summary: Option<String>,
+}
+
+/// Jobs persistence.
+pub trait JobStore: Send + Sync {
+    /// Creates or replaces a job by id.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn save_job(&self, job: &JobRecord) -> Result<()>;
+
+    /// A job by id.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn job(&self, id: &str) -> Result<Option<JobRecord>>;
+
+    /// Jobs of a type, newest first.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn jobs(&self, job_type: &str) -> Result<Vec<JobRecord>>;
+
+    /// Jobs that did not reach `COMPLETED` or `FAILED` (to resume after a restart).
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn unfinished_jobs(&self) -> Result<Vec<JobRecord>>;
+}
+
 /// An open bulk write. Dropping it without [`ImportTx::commit`] rolls everything back,
 /// so a failed import changes nothing.
 pub trait ImportTx {

@@ -113,13 +113,55 @@ pub async fn import_data_value_sets(
         .map_err(ApiError::bad_request)?;
     let format = import_format(req.headers())?;
     let xml = wants_xml(req.headers(), &path);
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_owned();
     let body = spool(req.into_body()).await?;
+    if options.is_async {
+        return submit_async(&state, format, pairs, options, &user, body, &host).await;
+    }
     let app = state.app.clone();
     let summary =
         tokio::task::spawn_blocking(move || app.import_data_values(format, options, &user, body))
             .await
             .map_err(|e| ApiError::internal(&e))?;
     Ok(summary_response(&summary, &path, xml))
+}
+
+/// `async=true`: store the job durably, answer "Initiated DATAVALUE_IMPORT (…)" at once.
+async fn submit_async(
+    state: &AppState,
+    format: Format,
+    query: Vec<(String, String)>,
+    options: ImportOptions,
+    user: &tally_core::users::User,
+    body: ImportBody,
+    host: &str,
+) -> Result<Response, ApiError> {
+    let app = state.app.clone();
+    let user = user.clone();
+    let job = tokio::task::spawn_blocking(move || app.submit_import(format, query, &user, body))
+        .await
+        .map_err(|e| ApiError::internal(&e))??;
+    let job_type = tally_core::jobs::DATAVALUE_IMPORT;
+    let mut msg = WebMessage::new(200, "OK", format!("Initiated {}", job.name));
+    msg.response = Some(serde_json::json!({
+        "name": job.name,
+        "id": job.id,
+        "created": job.created,
+        "jobType": job_type,
+        "jobStatus": "NOT_STARTED",
+        "jobParameters": options,
+        "relativeNotifierEndpoint": format!("/api/system/tasks/{job_type}/{}", job.id),
+    }));
+    let mut resp = (StatusCode::OK, axum::Json(msg)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("http://{host}/api/system/tasks/{job_type}")) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
 }
 
 /// The summary as the client's API version expects it (spec §2.3).

@@ -68,9 +68,31 @@ fn user(id: &str, name: &str, authorities: &[&str], units: &[&str]) -> UserRecor
 
 impl TestApp {
     pub fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("tally.db")).unwrap();
-        let app = App::open(Arc::new(store), Clock::system()).unwrap();
+        Self::in_dir(tempfile::tempdir().unwrap())
+    }
+
+    /// A fresh app on the database in `dir` (a restart, when the database exists).
+    pub fn reopen(dir: tempfile::TempDir) -> Self {
+        let app = Self::open_app(dir.path());
+        Self {
+            _dir: dir,
+            app: Arc::new(app),
+        }
+    }
+
+    pub fn into_dir(self) -> tempfile::TempDir {
+        self._dir
+    }
+
+    fn open_app(dir: &std::path::Path) -> App {
+        let store = SqliteStore::open(dir.join("tally.db")).unwrap();
+        App::open(Arc::new(store), Clock::system())
+            .unwrap()
+            .with_jobs_dir(dir.join("jobs"))
+    }
+
+    fn in_dir(dir: tempfile::TempDir) -> Self {
+        let app = Self::open_app(dir.path());
         let metadata = std::fs::read_to_string(
             PathBuf::from(env!("CARGO_MANIFEST_DIR"))
                 .join("../../fixtures/metadata/dhis2-core-test.json"),

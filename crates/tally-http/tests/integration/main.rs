@@ -4,3 +4,4 @@
 mod data_value_sets_export;
 mod data_value_sets_import;
 mod harness;
+mod tasks;

@@ -21,7 +21,11 @@ pub struct DatabaseArgs {
 pub fn open(path: &Path) -> anyhow::Result<Arc<App>> {
     let store = SqliteStore::open(path)
         .with_context(|| format!("opening the database {}", path.display()))?;
-    let app = App::open(Arc::new(store), Clock::system()).context("loading metadata")?;
+    let mut jobs = path.as_os_str().to_owned();
+    jobs.push(".jobs");
+    let app = App::open(Arc::new(store), Clock::system())
+        .context("loading metadata")?
+        .with_jobs_dir(PathBuf::from(jobs));
     Ok(Arc::new(app))
 }
 

@@ -28,6 +28,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.demo && load_demo(&app)? {
         tracing::info!("demo data loaded: log in as admin / district");
     }
+    let resumed = app.resume_jobs()?;
+    if resumed > 0 {
+        tracing::info!(resumed, "resumed unfinished import jobs");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
