@@ -35,9 +35,9 @@ use crate::users::User;
 use validate::{HeaderOutcome, Validator};
 
 /// Values per batch handed from the parser to the writer.
-const BATCH: usize = 4096;
+pub(crate) const BATCH: usize = 4096;
 /// Batches in flight between the threads.
-const DEPTH: usize = 4;
+pub(crate) const DEPTH: usize = 4;
 /// Bodies up to this size are decompressed in memory; larger ones spill to a temp file.
 const SPOOL_IN_MEMORY: usize = 8 << 20;
 
@@ -47,6 +47,8 @@ pub enum Format {
     Json,
     Xml,
     Csv,
+    /// ADX (`application/adx+xml`), converted to DXF2 values on the way in.
+    Adx,
 }
 
 /// The request body: in memory, a file the HTTP layer spooled to disk, or any reader
@@ -86,7 +88,7 @@ impl DataValueSink for ChannelSink {
     }
 }
 
-fn reader(body: Body) -> Box<dyn Read + Send> {
+pub(crate) fn reader(body: Body) -> Box<dyn Read + Send> {
     match body {
         Body::Bytes(b) => Box::new(std::io::Cursor::new(b)),
         Body::File(f) => Box::new(f),
@@ -145,6 +147,7 @@ fn parse(format: Format, body: Body, first_row_is_header: bool, tx: SyncSender<M
         Format::Csv => tally_formats::decompress(reader(body))
             .map_err(FormatError::from)
             .and_then(|r| tally_formats::read_csv(r, first_row_is_header, &mut sink)),
+        Format::Adx => Ok(()),
     };
     if result.is_ok() && !sink.batch.is_empty() {
         let rest = std::mem::take(&mut sink.batch);
@@ -168,6 +171,9 @@ impl App {
         user: &User,
         body: Body,
     ) -> Summary {
+        if format == Format::Adx {
+            return self.import_adx(options, user, body);
+        }
         let (tx, rx) = sync_channel(DEPTH);
         let first_row_is_header = options.first_row_is_header;
         let parser = std::thread::Builder::new()

@@ -58,6 +58,7 @@ fn format_name(f: Format) -> &'static str {
         Format::Json => "json",
         Format::Xml => "xml",
         Format::Csv => "csv",
+        Format::Adx => "adx",
     }
 }
 
@@ -66,6 +67,7 @@ fn parse_format(s: &str) -> Option<Format> {
         "json" => Some(Format::Json),
         "xml" => Some(Format::Xml),
         "csv" => Some(Format::Csv),
+        "adx" => Some(Format::Adx),
         _ => None,
     }
 }

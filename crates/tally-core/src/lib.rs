@@ -8,6 +8,7 @@
 //! * [`users`]: users and credential checks.
 //! * [`error`]: which error type to use where.
 
+mod adx;
 pub mod app;
 pub mod error;
 pub mod export;

@@ -86,6 +86,7 @@ fn import_format(headers: &HeaderMap) -> Result<Format, ApiError> {
         "application/json" => Ok(Format::Json),
         "application/xml" => Ok(Format::Xml),
         "application/csv" => Ok(Format::Csv),
+        "application/adx+xml" => Ok(Format::Adx),
         _ => Err(ApiError::unsupported_media_type(format!(
             "Content type '{ct}' not supported"
         ))),

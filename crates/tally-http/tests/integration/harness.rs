@@ -91,11 +91,21 @@ impl TestApp {
             .with_jobs_dir(dir.join("jobs"))
     }
 
+    /// A tally with the demo metadata instead of DHIS2's test metadata.
+    pub fn demo() -> Self {
+        Self::with_metadata(tempfile::tempdir().unwrap(), "demo.json")
+    }
+
     fn in_dir(dir: tempfile::TempDir) -> Self {
+        Self::with_metadata(dir, "dhis2-core-test.json")
+    }
+
+    fn with_metadata(dir: tempfile::TempDir, file: &str) -> Self {
         let app = Self::open_app(dir.path());
         let metadata = std::fs::read_to_string(
             PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../fixtures/metadata/dhis2-core-test.json"),
+                .join("../../fixtures/metadata")
+                .join(file),
         )
         .unwrap();
         let report = app.import_metadata(&metadata).unwrap();
@@ -109,7 +119,13 @@ impl TestApp {
                 "M5zQapPyTZI",
                 "admin",
                 &["ALL"],
-                &["DiszpKrYNg8", "BdfsJfj87js", "j7Hg26FpoIa", "P1233333333"],
+                &[
+                    "DiszpKrYNg8",
+                    "BdfsJfj87js",
+                    "j7Hg26FpoIa",
+                    "P1233333333",
+                    "ImspTQPwCqd",
+                ],
             ),
             user(
                 "imprtUsr001",

@@ -1,6 +1,7 @@
 //! HTTP integration tests: the real router in-process, a real SQLite file per test, the
 //! metadata DHIS2's own fixtures assume (spec §13.1), and the fixtures themselves.
 
+mod adx;
 mod data_value_sets_export;
 mod data_value_sets_import;
 mod harness;
