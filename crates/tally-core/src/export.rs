@@ -14,6 +14,8 @@ use tally_domain::period::Period;
 use tally_formats::{CsvWriter, ExportHeader, ExportValue, JsonWriter, XmlWriter};
 use tally_store::{ExportOrder, ExportQuery, PeriodFilter};
 
+mod adx;
+
 use crate::App;
 use crate::error::{CoreError, Result};
 use crate::import::options::parse_bool;
@@ -49,6 +51,8 @@ pub struct ExportParams {
     pub format: Option<String>,
     pub compression: Option<String>,
     pub attachment: Option<String>,
+    /// ADX output: CODE by default, data sets and org units by UID or code.
+    pub adx: bool,
 }
 
 fn multi(value: &str) -> impl Iterator<Item = String> + '_ {
@@ -177,6 +181,7 @@ fn duration_ms(text: &str) -> Option<i64> {
 /// A validated, resolved export.
 pub struct ExportPlan {
     query: ExportQuery,
+    data_sets: Vec<DataSetId>,
     output: OutputIdSchemes,
     single: Option<(DataSetId, Period, OrgUnitId)>,
     /// Both dates given: they name the attachment.
@@ -270,7 +275,13 @@ impl App {
         let data_sets: Vec<DataSetId> = p
             .data_set
             .iter()
-            .filter_map(|d| snap.data_set_id(ds_scheme, d))
+            .filter_map(|d| {
+                snap.data_set_id(ds_scheme, d).or_else(|| {
+                    p.adx
+                        .then(|| snap.data_set_id(LookupScheme::Code, d))
+                        .flatten()
+                })
+            })
             .collect();
         let mut elements: Vec<DataElementId> = Vec::new();
         if p.data_element_group.is_empty() {
@@ -309,7 +320,12 @@ impl App {
         let mut org_units: Vec<OrgUnitId> = Vec::new();
         let mut requested: Vec<OrgUnitId> = Vec::new();
         for o in &p.org_unit {
-            if let Some(id) = snap.org_unit_id(ou_scheme, o) {
+            let found = snap.org_unit_id(ou_scheme, o).or_else(|| {
+                p.adx
+                    .then(|| snap.org_unit_id(LookupScheme::Code, o))
+                    .flatten()
+            });
+            if let Some(id) = found {
                 if !snap.is_in_any_subtree(id, &roots) {
                     let uid = snap.org_unit(id).map(|i| i.common.uid.to_string());
                     return Err(CoreError::conflict(
@@ -380,10 +396,23 @@ impl App {
                 limit: p.limit.map(|l| l.unsigned_abs()),
                 order: ExportOrder::Storage,
             },
-            output: OutputIdSchemes::new(p.output),
+            output: if p.adx {
+                OutputIdSchemes::adx(p.output)
+            } else {
+                OutputIdSchemes::new(p.output)
+            },
+            data_sets,
             single,
             dates: start.zip(end),
         })
+    }
+
+    /// Streams the planned export as ADX.
+    ///
+    /// # Errors
+    /// See [`App::run_adx_export`].
+    pub fn run_planned_adx(&self, plan: &ExportPlan, out: &mut dyn Write) -> Result<()> {
+        self.run_adx_export(&plan.query, &plan.data_sets, &plan.output, out)
     }
 
     /// Streams the planned export into `out` in `format`.
@@ -486,7 +515,7 @@ impl App {
 }
 
 /// The ISO id of a stored period key (see [`crate::import::period_key`]).
-fn period_from_key(key: i64) -> String {
+pub(crate) fn period_from_key(key: i64) -> String {
     let ty = (key / 100_000_000 - 1) as usize;
     let ymd = key % 100_000_000;
     let date = Date::new(
@@ -500,6 +529,15 @@ fn period_from_key(key: i64) -> String {
         .and_then(|(t, d)| Period::from_start(*t, d))
         .map(|p| p.to_string())
         .unwrap_or_default()
+}
+
+pub(crate) fn ident_pub<'s>(
+    snap: &'s Snapshot,
+    kind: ObjectKind,
+    id: u32,
+    out: &OutputIdSchemes,
+) -> Option<&'s str> {
+    ident(snap, kind, id, out)
 }
 
 fn ident<'s>(

@@ -285,20 +285,21 @@ pub async fn export_data_value_sets(
     let pairs = query_pairs(&req);
     let params = ExportParams::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(ApiError::bad_request)?;
-    if params
-        .format
-        .as_deref()
-        .is_some_and(|f| f.eq_ignore_ascii_case("adx+xml"))
-        || (params.format.is_none() && path.extension == Some(Extension::Adx))
-    {
-        return Err(ApiError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "ADX export is not available yet",
-        ));
-    }
+    let accept_adx = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("application/adx+xml"));
+    let mut params = params;
+    params.adx = match params.format.as_deref() {
+        Some(f) => f.eq_ignore_ascii_case("adx+xml"),
+        None => path.extension == Some(Extension::Adx) || accept_adx,
+    };
     let format = export_format(&params, &path, req.headers());
     let plan = state.app.plan_export(&params, &user)?;
+    let adx = params.adx;
     let (mime, ext) = match format {
+        _ if adx => ("application/adx+xml; charset=UTF-8", "xml"),
         ExportFormat::Json => ("application/json; charset=UTF-8", "json"),
         ExportFormat::Xml => ("application/xml; charset=UTF-8", "xml"),
         ExportFormat::Csv => ("application/csv; charset=UTF-8", "csv"),
@@ -318,29 +319,55 @@ pub async fn export_data_value_sets(
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),
         };
+        let run = |w: &mut dyn Write| {
+            if adx {
+                app.run_planned_adx(&plan, w)
+            } else {
+                app.run_export(&plan, format, w)
+            }
+        };
         let result = match compression_for_task.as_deref() {
             Some("gzip") => {
                 let mut gz = tally_formats::gzip_writer(&mut out);
-                app.run_export(&plan, format, &mut gz)
-                    .and_then(|()| gz.finish().map(drop).map_err(|e| io_err(&e)))
+                run(&mut gz).and_then(|()| gz.finish().map(drop).map_err(|e| io_err(&e)))
             }
             Some(_) => match tally_formats::ZipStreamWriter::new(&mut out, &entry) {
-                Ok(mut zip) => app
-                    .run_export(&plan, format, &mut zip)
-                    .and_then(|()| zip.finish().map(drop).map_err(|e| io_err(&e))),
+                Ok(mut zip) => {
+                    run(&mut zip).and_then(|()| zip.finish().map(drop).map_err(|e| io_err(&e)))
+                }
                 Err(e) => Err(io_err(&e)),
             },
-            None => app.run_export(&plan, format, &mut out),
+            None => run(&mut out),
         };
-        let flushed = out.flush();
+        let flushed = match &result {
+            Ok(()) => out.flush(),
+            Err(_) => Ok(()),
+        };
         if let Err(e) = result {
             tracing::warn!(error = %e, "export ended early");
-            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            // A 409-type failure before the first byte becomes a WebMessage (below).
+            let kind = if matches!(e, tally_core::CoreError::Conflict { .. }) {
+                std::io::ErrorKind::InvalidData
+            } else {
+                std::io::ErrorKind::Other
+            };
+            let _ = tx.blocking_send(Err(std::io::Error::new(kind, e.to_string())));
         } else if let Err(e) = flushed {
             tracing::debug!(error = %e, "export client went away");
         }
     });
-    let stream = tokio_stream(rx);
+    // Wait for the first chunk: an error before any byte is answered as a WebMessage.
+    let mut rx = rx;
+    let first = match rx.recv().await {
+        Some(Ok(chunk)) => Some(chunk),
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(ApiError::new(StatusCode::CONFLICT, e.to_string()));
+        }
+        Some(Err(e)) => return Err(ApiError::internal(&e)),
+        None => None,
+    };
+    let head = futures_util::stream::iter(first.map(Ok));
+    let stream = head.chain(tokio_stream(rx));
     let mut resp = Response::new(Body::from_stream(stream));
     let h = resp.headers_mut();
     h.insert(

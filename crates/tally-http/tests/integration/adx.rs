@@ -127,3 +127,46 @@ async fn empty_adx_is_an_error_and_an_empty_message_succeeds() {
     assert_eq!(s["status"], "SUCCESS");
     assert_eq!(counts(&s), (0, 0, 0, 0));
 }
+
+#[tokio::test]
+async fn adx_export_groups_by_code_and_round_trips() {
+    let t = TestApp::demo();
+    let body = std::fs::read(conformance("adx-samples/dhis2docs_example.adx.xml")).unwrap();
+    let (_, s) = post_adx(&t, "", body).await;
+    assert_eq!(counts(&s).0, 20);
+    let r = t
+        .get("/api/dataValueSets.adx.xml?dataSet=(TB/HIV)VCCT&orgUnit=OU_559&period=201506")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/adx+xml; charset=UTF-8")
+    );
+    let xml = r.text();
+    assert!(
+        xml.starts_with(r#"<adx xmlns="urn:ihe:qrph:adx:2015">"#),
+        "{xml}"
+    );
+    assert!(!xml.contains("<?xml"), "no declaration, as DHIS2");
+    assert_eq!(xml.matches("<group ").count(), 1, "{xml}");
+    assert!(xml.contains(r#"dataSet="(TB/HIV)VCCT""#), "{xml}");
+    assert!(xml.contains(r#"period="2015-06-01/P1M""#), "{xml}");
+    assert!(xml.contains(r#"orgUnit="OU_559""#), "{xml}");
+    assert_eq!(xml.matches("<dataValue ").count(), 20);
+    assert!(xml.contains(r#"GENDER="FMLE""#) && xml.contains(r#"HIV_AGE="AGE15-24""#));
+    // The export imports again unchanged into a fresh demo.
+    let fresh = TestApp::demo();
+    let (_, s) = post_adx(&fresh, "", xml.into_bytes()).await;
+    assert_eq!(counts(&s), (20, 0, 0, 0), "{s}");
+    // format=adx+xml with UIDs in the URL works too.
+    let r = t
+        .get("/api/dataValueSets?dataSet=(TB/HIV)VCCT&orgUnit=OU_559&period=201506&format=adx%2Bxml&compression=zip")
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.header("content-disposition")
+            .unwrap()
+            .ends_with(".xml.zip"),
+        "ADX attachments use .xml"
+    );
+}
