@@ -46,16 +46,17 @@ enum Write {
 enum Audit {
     /// No audit row.
     None,
-    /// `datavalueaudit` as it is (rowid table, index led by the data element), one
-    /// `INSERT` per value.
+    /// The store's audit layout before migration V003 (rowid table, index led by the
+    /// data element), one `INSERT` per value.
     Store,
     /// A copy of it with the index in the clustering order of `datavalue`.
     KeyOrderedIndex,
-    /// A `WITHOUT ROWID` table clustered on the `datavalue` key plus the version.
+    /// A `WITHOUT ROWID` table clustered on the `datavalue` key plus the version (the
+    /// store's layout since V003).
     Clustered,
-    /// `datavalueaudit`, rows written 64 per `INSERT` statement.
+    /// The pre-V003 layout, rows written 64 per `INSERT` statement.
     MultiRow,
-    /// `datavalueaudit`, rows written by an `AFTER UPDATE` trigger on `datavalue`.
+    /// The pre-V003 layout, rows written by an `AFTER UPDATE` trigger on `datavalue`.
     Trigger,
 }
 
@@ -87,7 +88,7 @@ const SHAPES: &[Shape] = &[
     },
     Shape {
         id: "raw-select-update-audit",
-        label: "raw: `SELECT` + `UPDATE` + audit `INSERT` per value (the store's statements)",
+        label: "raw: `SELECT` + `UPDATE` + audit `INSERT` per value, rowid audit table (the store before V003)",
         baseline: Baseline::Upsert,
         read: Read::PerValue,
         write: Write::Update,
@@ -119,7 +120,7 @@ const SHAPES: &[Shape] = &[
     },
     Shape {
         id: "raw-select-update-audit-clustered",
-        label: "raw: store's statements, audit table `WITHOUT ROWID` clustered on the key",
+        label: "raw: `SELECT` + `UPDATE` + audit `INSERT` per value, audit `WITHOUT ROWID` on the key (the store since V003)",
         baseline: Baseline::Upsert,
         read: Read::PerValue,
         write: Write::Update,
@@ -162,7 +163,14 @@ const UPDATE_ONE: &str = "update datavalue set value = ?1, storedby = ?2, lastup
     comment = null, followup = 0, deleted = 0, version = ?4
     where periodid = ?5 and sourceid = ?6 and dataelementid = ?7
       and categoryoptioncomboid = ?8 and attributeoptioncomboid = ?9";
-const AUDIT_TABLES: &str = "create table audit_keyindex (
+const AUDIT_TABLES: &str = "create table audit_rowid (
+        datavalueauditid integer primary key, periodid integer not null,
+        sourceid integer not null, dataelementid integer not null,
+        categoryoptioncomboid integer not null, attributeoptioncomboid integer not null,
+        value text, created integer not null, modifiedby text, audittype text not null);
+    create index audit_rowid_key on audit_rowid
+        (dataelementid, periodid, sourceid, categoryoptioncomboid, attributeoptioncomboid);
+    create table audit_keyindex (
         datavalueauditid integer primary key, periodid integer not null,
         sourceid integer not null, dataelementid integer not null,
         categoryoptioncomboid integer not null, attributeoptioncomboid integer not null,
@@ -179,7 +187,7 @@ const AUDIT_TABLES: &str = "create table audit_keyindex (
 const TRIGGER: &str = "create trigger bench_audit after update of value on datavalue
     when old.value is not new.value
     begin
-      insert into datavalueaudit (periodid, sourceid, dataelementid, categoryoptioncomboid,
+      insert into audit_rowid (periodid, sourceid, dataelementid, categoryoptioncomboid,
         attributeoptioncomboid, value, created, modifiedby, audittype)
       values (old.periodid, old.sourceid, old.dataelementid, old.categoryoptioncomboid,
         old.attributeoptioncomboid, old.value, new.lastupdated, new.storedby,
@@ -194,7 +202,7 @@ fn audit_values(rows: usize) -> String {
     let one = "(?, ?, ?, ?, ?, ?, ?, ?, 'UPDATE')";
     let all: Vec<&str> = std::iter::repeat_n(one, rows).collect();
     format!(
-        "insert into datavalueaudit {AUDIT_COLUMNS} values {}",
+        "insert into audit_rowid {AUDIT_COLUMNS} values {}",
         all.join(", ")
     )
 }
@@ -279,7 +287,7 @@ pub fn run(path: &Path, keys: &Keys) -> anyhow::Result<Vec<VariantTime>> {
         // Every shape starts with empty audit tables (truncated, untimed), so that no
         // shape pays for the audit rows of the ones before it.
         conn.execute_batch(
-            "delete from datavalueaudit; delete from audit_keyindex; delete from audit_clustered;",
+            "delete from audit_rowid; delete from audit_keyindex; delete from audit_clustered;",
         )?;
         if shape.write == Write::Insert {
             conn.execute_batch("delete from datavalue")?;
@@ -301,7 +309,7 @@ pub fn run(path: &Path, keys: &Keys) -> anyhow::Result<Vec<VariantTime>> {
                 })?,
                 audit_one: match shape.audit {
                     Audit::Store => Some(tx.prepare(&format!(
-                        "insert into datavalueaudit {AUDIT_COLUMNS}
+                        "insert into audit_rowid {AUDIT_COLUMNS}
                          values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'UPDATE')"
                     ))?),
                     Audit::KeyOrderedIndex => Some(tx.prepare(&format!(

@@ -7,10 +7,9 @@
 //! problems abort the whole import: ERROR, "Data set import failed within group number:
 //! n", nothing written.
 
-use std::cell::RefCell;
 use std::io::BufReader;
-use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tally_domain::id_scheme::{IdScheme, ImportIdSchemes, ObjectKind};
 use tally_domain::import::{Conflict, ImportCount, ImportStatus};
@@ -315,8 +314,9 @@ impl App {
             Ok(p) => p,
             Err(e) => return tally_domain::import::import_summary_failed(options, &e.to_string()),
         };
-        let conflicts: RefCell<Vec<Conflict>> = RefCell::new(Vec::new());
-        let abort: RefCell<Option<(usize, String)>> = RefCell::new(None);
+        let conflicts: Mutex<Vec<Conflict>> = Mutex::new(Vec::new());
+        let abort: Mutex<Option<(usize, String)>> = Mutex::new(None);
+        let (conflicts_ref, abort_ref) = (&conflicts, &abort);
         // ADX resolves COCs and AOCs itself and hands them on as UIDs.
         let mut inner = options.clone();
         inner.id_schemes = options
@@ -325,28 +325,27 @@ impl App {
             .with(ObjectKind::DataElement, IdScheme::Uid);
         inner.id_schemes.id_scheme = Some(schemes.general());
         inner.id_schemes.org_unit_id_scheme = Some(schemes.org_unit());
-        let summary = self.import_stream(inner, user, RawHeader::default(), &mut || loop {
+        let summary = self.import_stream(inner, user, RawHeader::default(), &mut move || loop {
             match rx.recv() {
                 Ok(Msg::Values(v)) => return Ok(Some(v)),
-                Ok(Msg::Conflict(c)) => conflicts.borrow_mut().push(c),
+                Ok(Msg::Conflict(c)) => lock(conflicts_ref).push(c),
                 Ok(Msg::Abort(n, m)) => {
-                    *abort.borrow_mut() = Some((n, m.clone()));
+                    *lock(abort_ref) = Some((n, m.clone()));
                     return Err(m);
                 }
                 Ok(Msg::Done(Ok(()))) | Err(_) => return Ok(None),
                 Ok(Msg::Done(Err(e))) => {
-                    *abort.borrow_mut() = Some((0, e.to_string()));
+                    *lock(abort_ref) = Some((0, e.to_string()));
                     return Err(e.to_string());
                 }
             }
         });
-        drop(rx);
         let _ = parser.join();
         let mut summary = Summary {
             import_options: options,
             ..summary
         };
-        if let Some((group, message)) = abort.into_inner() {
+        if let Some((group, message)) = abort.into_inner().unwrap_or_else(PoisonError::into_inner) {
             summary.status = ImportStatus::Error;
             summary.description = format!("Data set import failed within group number: {group}");
             summary.import_count = ImportCount::default();
@@ -355,9 +354,16 @@ impl App {
             summary.data_set_complete = None;
             return summary;
         }
-        let extra = conflicts.into_inner();
+        let extra = conflicts
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
         summary.import_count.ignored += extra.len() as u64;
         summary.conflicts.extend(extra);
         summary
     }
+}
+
+/// Locks a mutex that only this import uses; a poisoned one still holds valid data.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -183,14 +183,13 @@ impl App {
             Ok(p) => p,
             Err(e) => return import_summary_failed(options, &e.to_string()),
         };
-        let summary = self.consume(options, user, &rx);
-        drop(rx);
         // The parser stops on its next send once the receiver is gone.
+        let summary = self.consume(options, user, rx);
         let _ = parser.join();
         summary
     }
 
-    fn consume(&self, options: ImportOptions, user: &User, rx: &Receiver<Msg>) -> Summary {
+    fn consume(&self, options: ImportOptions, user: &User, rx: Receiver<Msg>) -> Summary {
         let header = match rx.recv() {
             Ok(Msg::Header(h)) => h,
             Ok(Msg::Done(Err(e))) => return import_summary_failed(options, &e.to_string()),
@@ -198,7 +197,7 @@ impl App {
                 return import_summary_failed(options, "the import body could not be read");
             }
         };
-        self.import_stream(options, user, header, &mut || match rx.recv() {
+        self.import_stream(options, user, header, &mut move || match rx.recv() {
             Ok(Msg::Values(v)) => Ok(Some(v)),
             Ok(Msg::Done(Ok(()))) | Err(_) => Ok(None),
             Ok(Msg::Done(Err(e))) => Err(e.to_string()),
@@ -213,7 +212,7 @@ impl App {
         options: ImportOptions,
         user: &User,
         header: RawHeader,
-        next: &mut dyn FnMut() -> Result<Option<Vec<RawDataValue>>, String>,
+        next: &mut (dyn FnMut() -> Result<Option<Vec<RawDataValue>>, String> + Send),
     ) -> Summary {
         let snapshot = self.snapshot();
         let now = self.clock.now();
@@ -261,53 +260,61 @@ impl App {
             Err(message) => return import_summary_failed(options, &message),
         };
 
+        // Validation runs on its own thread, so the writer (the bottleneck: B-tree pages
+        // and audit rows) only writes. Conflicts stay with the validator until the end.
         let mut count = ImportCount::default();
         let mut rejected = Vec::new();
-        let mut index = 0usize;
-        let mut writes: Vec<ValueWrite> = Vec::with_capacity(BATCH);
-        let mut periods: Vec<PeriodRow> = Vec::new();
         let mut outcomes: Vec<Outcome> = Vec::with_capacity(BATCH);
-        loop {
-            let batch = match next() {
-                Ok(Some(b)) => b,
-                Ok(None) => break,
-                Err(message) => return import_summary_failed(options, &message),
+        let validated = std::thread::scope(|scope| {
+            let (vtx, vrx) = sync_channel::<Validated>(DEPTH);
+            let validating = std::thread::Builder::new()
+                .name("tally-import-validate".into())
+                .spawn_scoped(scope, move || {
+                    validate_batches(validator, conflicts, next, &vtx)
+                });
+            let validating = match validating {
+                Ok(v) => v,
+                Err(e) => return Err(e.to_string()),
             };
-            writes.clear();
-            periods.clear();
-            for raw in batch {
-                match validator.value(&raw, index, &mut conflicts, &mut periods) {
-                    Some(w) => writes.push(w),
-                    None => {
-                        count.ignored += 1;
-                        rejected.push(index);
-                    }
+            let mut failure = None;
+            for batch in &vrx {
+                count.ignored += batch.rejected.len() as u64;
+                rejected.extend_from_slice(&batch.rejected);
+                outcomes.clear();
+                let written = tx
+                    .ensure_periods(&batch.periods)
+                    .and_then(|()| tx.write_batch(&batch.writes, &mut outcomes));
+                if let Err(e) = written {
+                    failure = Some(e.to_string());
+                    break;
                 }
-                index += 1;
-            }
-            // Key order makes the B-tree writes sequential; the sort is stable, so a key
-            // repeated in the batch keeps payload order.
-            writes.sort_by_key(|w| w.key);
-            outcomes.clear();
-            let written = tx
-                .ensure_periods(&periods)
-                .and_then(|()| tx.write_batch(&writes, &mut outcomes));
-            if let Err(e) = written {
-                return import_summary_failed(options, &e.to_string());
-            }
-            for (w, outcome) in writes.iter().zip(&outcomes) {
-                match outcome {
-                    Outcome::Imported => count.imported += 1,
-                    Outcome::Updated => count.updated += 1,
-                    Outcome::Deleted => count.deleted += 1,
-                    Outcome::Ignored => count.ignored += 1,
-                    Outcome::Rejected => {
-                        count.ignored += 1;
-                        rejected.push(w.index);
+                for (w, outcome) in batch.writes.iter().zip(&outcomes) {
+                    match outcome {
+                        Outcome::Imported => count.imported += 1,
+                        Outcome::Updated => count.updated += 1,
+                        Outcome::Deleted => count.deleted += 1,
+                        Outcome::Ignored => count.ignored += 1,
+                        Outcome::Rejected => {
+                            count.ignored += 1;
+                            rejected.push(w.index);
+                        }
                     }
                 }
             }
-        }
+            // Hanging up stops the validator at its next send.
+            drop(vrx);
+            let result = validating
+                .join()
+                .unwrap_or_else(|_| Err("the import validator stopped unexpectedly".into()));
+            match failure {
+                Some(message) => Err(message),
+                None => result,
+            }
+        });
+        let conflicts = match validated {
+            Ok(c) => c,
+            Err(message) => return import_summary_failed(options, &message),
+        };
         if let Err(e) = tx.commit() {
             return import_summary_failed(options, &e.to_string());
         }
@@ -328,4 +335,45 @@ impl App {
             data_set_complete: Some(data_set_complete),
         }
     }
+}
+
+/// One batch, validated and sorted, on its way to the writer.
+struct Validated {
+    writes: Vec<ValueWrite>,
+    periods: Vec<PeriodRow>,
+    /// Indexes of values rejected by validation.
+    rejected: Vec<usize>,
+}
+
+/// The validation stage: pulls raw batches, checks each value in DHIS2's order and hands
+/// sorted writes on. Returns the conflicts, or the message of a broken body.
+fn validate_batches(
+    mut validator: Validator<'_>,
+    mut conflicts: Conflicts,
+    next: &mut (dyn FnMut() -> Result<Option<Vec<RawDataValue>>, String> + Send),
+    out: &SyncSender<Validated>,
+) -> Result<Conflicts, String> {
+    let mut index = 0usize;
+    while let Some(batch) = next()? {
+        let mut validated = Validated {
+            writes: Vec::with_capacity(batch.len()),
+            periods: Vec::new(),
+            rejected: Vec::new(),
+        };
+        for raw in &batch {
+            match validator.value(raw, index, &mut conflicts, &mut validated.periods) {
+                Some(w) => validated.writes.push(w),
+                None => validated.rejected.push(index),
+            }
+            index += 1;
+        }
+        // Key order makes the B-tree writes sequential; the sort is stable, so a key
+        // repeated in the batch keeps payload order.
+        validated.writes.sort_by_key(|w| w.key);
+        if out.send(validated).is_err() {
+            // The writer failed and reports why.
+            break;
+        }
+    }
+    Ok(conflicts)
 }

@@ -97,6 +97,9 @@ pub(crate) struct Validator<'a> {
     seen_periods: std::collections::HashSet<i64>,
     elements: HashMap<DataElementId, ElementFacts>,
     force: bool,
+    edit_expired: bool,
+    /// The ISO text of the last period seen (values arrive grouped by period).
+    last_iso: Option<(Period, std::sync::Arc<str>)>,
 }
 
 impl<'a> Validator<'a> {
@@ -152,6 +155,8 @@ impl<'a> Validator<'a> {
             seen_periods: std::collections::HashSet::new(),
             elements: HashMap::new(),
             force: options.force && user.is_super(),
+            edit_expired: user.has("F_EDIT_EXPIRED"),
+            last_iso: None,
         })
     }
 
@@ -324,6 +329,17 @@ impl<'a> Validator<'a> {
             .unwrap_or_else(|_| self.today.to_string())
     }
 
+    fn iso(&mut self, period: Period) -> std::sync::Arc<str> {
+        match &self.last_iso {
+            Some((p, iso)) if *p == period => iso.clone(),
+            _ => {
+                let iso: std::sync::Arc<str> = period.to_string().into();
+                self.last_iso = Some((period, iso.clone()));
+                iso
+            }
+        }
+    }
+
     fn period(&mut self, text: &str) -> Option<Period> {
         if let Some(p) = self.periods.get(text) {
             return *p;
@@ -372,7 +388,7 @@ impl<'a> Validator<'a> {
             return None;
         };
         let de_info = snap.data_element(de)?;
-        let de_uid = de_info.common.uid.to_string();
+        let de_uid = de_info.common.uid.as_str();
         // 2. period
         let period = match self.header_period {
             Some(p) => p,
@@ -444,15 +460,15 @@ impl<'a> Validator<'a> {
             },
         };
         let ou_info = snap.org_unit(ou)?;
-        let ou_uid = ou_info.common.uid.to_string();
+        let ou_uid = ou_info.common.uid.as_str();
         // 8. org unit in the user's data capture hierarchy (superusers too)
         if !snap.is_in_any_subtree(ou, &self.roots) {
             let user = self.user.uid.to_string();
             fail(Conflict::coded(
                 ErrorCode::E7617,
                 Some("orgUnit"),
-                vec![obj("organisationUnit", &ou_uid), obj("user", &user)],
-                &[&ou_uid, &user],
+                vec![obj("organisationUnit", ou_uid), obj("user", &user)],
+                &[ou_uid, &user],
             ));
             return None;
         }
@@ -462,8 +478,8 @@ impl<'a> Validator<'a> {
             fail(Conflict::coded(
                 ErrorCode::E7618,
                 Some("value"),
-                vec![obj("dataElement", &de_uid)],
-                &[&de_uid],
+                vec![obj("dataElement", de_uid)],
+                &[de_uid],
             ));
             return None;
         }
@@ -481,8 +497,8 @@ impl<'a> Validator<'a> {
             fail(Conflict::coded(
                 ErrorCode::E7619,
                 Some("value"),
-                vec![obj("dataElement", &de_uid), obj("value", reason.key())],
-                &[&de_uid, reason.message()],
+                vec![obj("dataElement", de_uid), obj("value", reason.key())],
+                &[de_uid, reason.message()],
             ));
             return None;
         }
@@ -517,8 +533,8 @@ impl<'a> Validator<'a> {
                 fail(Conflict::coded(
                     ErrorCode::E7621,
                     Some("value"),
-                    vec![obj("dataElement", &de_uid)],
-                    &[&de_uid],
+                    vec![obj("dataElement", de_uid)],
+                    &[de_uid],
                 ));
                 return None;
             }
@@ -545,9 +561,10 @@ impl<'a> Validator<'a> {
         let default = snap.defaults().category_option_combo;
         let coc = coc.unwrap_or(default);
         let aoc = aoc.unwrap_or(default);
-        let iso = period.to_string();
+        let iso = self.iso(period);
+        let iso = &*iso;
         let aoc_info = snap.category_option_combo(aoc)?;
-        let aoc_uid = aoc_info.common.uid.to_string();
+        let aoc_uid = aoc_info.common.uid.as_str();
         // 15. strict periods
         if self.options.strict_periods
             && !de_info.data_sets.iter().any(|ds| {
@@ -558,8 +575,8 @@ impl<'a> Validator<'a> {
             fail(Conflict::coded(
                 ErrorCode::E7632,
                 Some("period"),
-                vec![obj("period", &iso), obj("dataElement", &de_uid)],
-                &[&iso, &de_uid],
+                vec![obj("period", iso), obj("dataElement", de_uid)],
+                &[iso, de_uid],
             ));
             return None;
         }
@@ -581,8 +598,8 @@ impl<'a> Validator<'a> {
                 fail(Conflict::coded(
                     ErrorCode::E7633,
                     Some("dataElement"),
-                    vec![obj("dataElement", &de_uid), obj("dataSet", &list)],
-                    &[&de_uid, &list],
+                    vec![obj("dataElement", de_uid), obj("dataSet", &list)],
+                    &[de_uid, &list],
                 ));
                 return None;
             }
@@ -605,9 +622,9 @@ impl<'a> Validator<'a> {
                     Some("categoryOptionCombo"),
                     vec![
                         obj("categoryOptionCombo", &coc_uid),
-                        obj("dataElement", &de_uid),
+                        obj("dataElement", de_uid),
                     ],
-                    &[&coc_uid, &de_uid],
+                    &[&coc_uid, de_uid],
                 ));
                 return None;
             }
@@ -625,10 +642,10 @@ impl<'a> Validator<'a> {
                     ErrorCode::E7635,
                     Some("attributeOptionCombo"),
                     vec![
-                        obj("categoryOptionCombo", &aoc_uid),
-                        obj("dataElement", &de_uid),
+                        obj("categoryOptionCombo", aoc_uid),
+                        obj("dataElement", de_uid),
                     ],
-                    &[&aoc_uid, &de_uid],
+                    &[aoc_uid, de_uid],
                 ));
                 return None;
             }
@@ -638,11 +655,8 @@ impl<'a> Validator<'a> {
             fail(Conflict::coded(
                 ErrorCode::E7636,
                 Some("orgUnit"),
-                vec![
-                    obj("organisationUnit", &ou_uid),
-                    obj("dataElement", &de_uid),
-                ],
-                &[&ou_uid, &de_uid],
+                vec![obj("organisationUnit", ou_uid), obj("dataElement", de_uid)],
+                &[ou_uid, de_uid],
             ));
             return None;
         }
@@ -702,8 +716,8 @@ impl<'a> Validator<'a> {
             fail(Conflict::coded(
                 ErrorCode::E7638,
                 Some("period"),
-                vec![obj("period", &iso), obj("attributeOptionCombo", &aoc_uid)],
-                &[&iso, &aoc_uid],
+                vec![obj("period", iso), obj("attributeOptionCombo", aoc_uid)],
+                &[iso, aoc_uid],
             ));
             return None;
         }
@@ -713,14 +727,14 @@ impl<'a> Validator<'a> {
                 ErrorCode::E7639,
                 Some("orgUnit"),
                 vec![
-                    obj("organisationUnit", &ou_uid),
-                    obj("attributeOptionCombo", &aoc_uid),
+                    obj("organisationUnit", ou_uid),
+                    obj("attributeOptionCombo", aoc_uid),
                 ],
-                &[&ou_uid, &aoc_uid],
+                &[ou_uid, aoc_uid],
             ));
             return None;
         }
-        if !self.force && !self.locking(de, &de_uid, period, &iso, &targets, &mut fail) {
+        if !self.force && !self.locking(de, de_uid, period, iso, &targets, &mut fail) {
             return None;
         }
         // Build the row.
@@ -779,7 +793,7 @@ impl<'a> Validator<'a> {
         let snap = self.snap;
         let strict_locking = true;
         // 23. expiry
-        if !self.user.has("F_EDIT_EXPIRED") {
+        if !self.edit_expired {
             let locked: Vec<_> = targets
                 .iter()
                 .filter_map(|ds| snap.data_set(*ds))
