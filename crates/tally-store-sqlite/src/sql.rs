@@ -8,7 +8,8 @@ pub const CREATE_MIGRATIONS: &str = "create table if not exists schema_migration
 pub const MAX_MIGRATION: &str = "select coalesce(max(version), 0) from schema_migrations";
 pub const RECORD_MIGRATION: &str = "insert into schema_migrations (version) values (?1)";
 
-pub const MAX_VERSION: &str = "select coalesce(max(version), 0) from datavalue";
+pub const MAX_VERSION: &str = "select max(coalesce((select max(version) from datavalue), 0),
+    coalesce((select max(version) from datavalueaudit), 0))";
 pub const PERIOD_KEYS: &str = "select periodid from period";
 pub const INSERT_PERIOD: &str =
     "insert or ignore into period (periodid, periodtype, startdate, enddate, iso)
@@ -26,8 +27,9 @@ pub const OVERWRITE_VALUE: &str = "update datavalue set value = ?1, storedby = ?
     where periodid = ?8 and sourceid = ?9 and dataelementid = ?10
       and categoryoptioncomboid = ?11 and attributeoptioncomboid = ?12";
 pub const INSERT_AUDIT: &str = "insert into datavalueaudit (periodid, sourceid, dataelementid,
-    categoryoptioncomboid, attributeoptioncomboid, value, created, modifiedby, audittype)
-    values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    categoryoptioncomboid, attributeoptioncomboid, version, value, created, modifiedby,
+    audittype)
+    values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 pub const GET_VALUE: &str = "select value, storedby, created, lastupdated, comment, followup,
     deleted, version from datavalue
     where periodid = ?1 and sourceid = ?2 and dataelementid = ?3
@@ -35,7 +37,7 @@ pub const GET_VALUE: &str = "select value, storedby, created, lastupdated, comme
 pub const AUDITS: &str = "select value, created, modifiedby, audittype from datavalueaudit
     where periodid = ?1 and sourceid = ?2 and dataelementid = ?3
       and categoryoptioncomboid = ?4 and attributeoptioncomboid = ?5
-    order by datavalueauditid desc";
+    order by version desc";
 pub const COUNT_VALUES: &str = "select count(*) from datavalue";
 
 /// Base of the export query; filters are appended as `and …` clauses.
