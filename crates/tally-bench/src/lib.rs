@@ -165,6 +165,10 @@ fn goal_for_import(format: PayloadFormat) -> Goal {
             name: "G6 (XML as JSON)",
             min_ratio: 0.5,
         },
+        PayloadFormat::Adx => Goal {
+            name: "G6 (ADX as JSON)",
+            min_ratio: 0.5,
+        },
     }
 }
 

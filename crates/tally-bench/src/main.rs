@@ -2,7 +2,7 @@
 //! same generated rows and prints a Markdown table of rates and ratios.
 //!
 //! ```text
-//! tally-bench --values 1000000 --runs 3 [--formats json,csv,xml] [--phases]
+//! tally-bench --values 1000000 --runs 3 [--formats json,csv,xml,adx] [--phases]
 //!             [--memory-values 4000000] [--out docs/benchmarks-latest.md]
 //! ```
 //!
@@ -37,7 +37,7 @@ struct Cli {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "json,csv,xml"
+        default_value = "json,csv,xml,adx"
     )]
     formats: Vec<PayloadFormat>,
     /// Also time the pieces of the import (parse only, dry run, store only) and raw

@@ -18,11 +18,14 @@ pub enum PayloadFormat {
     Csv,
     /// DXF2 XML, values as attributes.
     Xml,
+    /// ADX (`application/adx+xml`): one group per form, everything by code, the category
+    /// as an attribute of each value.
+    Adx,
 }
 
 impl PayloadFormat {
     /// All formats, in report order.
-    pub const ALL: [Self; 3] = [Self::Json, Self::Csv, Self::Xml];
+    pub const ALL: [Self; 4] = [Self::Json, Self::Csv, Self::Xml, Self::Adx];
 
     /// Upper-case name for the report.
     #[must_use]
@@ -31,6 +34,7 @@ impl PayloadFormat {
             Self::Json => "JSON",
             Self::Csv => "CSV",
             Self::Xml => "XML",
+            Self::Adx => "ADX",
         }
     }
 
@@ -41,6 +45,7 @@ impl PayloadFormat {
             Self::Json => "json",
             Self::Csv => "csv",
             Self::Xml => "xml",
+            Self::Adx => "adx.xml",
         }
     }
 
@@ -51,6 +56,7 @@ impl PayloadFormat {
             Self::Json => tally_core::import::Format::Json,
             Self::Csv => tally_core::import::Format::Csv,
             Self::Xml => tally_core::import::Format::Xml,
+            Self::Adx => tally_core::import::Format::Adx,
         }
     }
 }
@@ -105,7 +111,11 @@ fn write_rows(
         PayloadFormat::Xml => out.write_all(
             b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<dataValueSet xmlns=\"http://dhis2.org/schema/dxf/2.0\">\n",
         )?,
+        PayloadFormat::Adx => out.write_all(
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<adx xmlns=\"urn:ihe:qrph:adx:2015\">\n",
+        )?,
     }
+    let mut group: Option<(usize, usize)> = None;
     for i in 0..shape.values {
         let r = shape.row(i);
         let de = &uids.data_elements[r.data_element];
@@ -135,12 +145,37 @@ fn write_rows(
                  value=\"{v}\" storedBy=\"{STORED_BY}\" created=\"{STAMP}\" \
                  lastUpdated=\"{STAMP}\" followUp=\"false\"/>"
             )?,
+            PayloadFormat::Adx => {
+                if group != Some((r.period, r.org_unit)) {
+                    if group.is_some() {
+                        out.write_all(b"</group>\n")?;
+                    }
+                    group = Some((r.period, r.org_unit));
+                    let (y, m) = pe.split_at(4);
+                    writeln!(
+                        out,
+                        "<group dataSet=\"BENCH_DS\" orgUnit=\"BENCH_OU_{}\" \
+                         period=\"{y}-{m}-01/P1M\">",
+                        r.org_unit
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "<dataValue dataElement=\"BENCH_DE_{}\" BENCH_CATEGORY=\"BENCH_OPT_{}\" \
+                     value=\"{v}\"/>",
+                    r.data_element, r.coc
+                )?;
+            }
         }
+    }
+    if group.is_some() {
+        out.write_all(b"</group>\n")?;
     }
     match format {
         PayloadFormat::Json => out.write_all(b"\n]}\n"),
         PayloadFormat::Csv => Ok(()),
         PayloadFormat::Xml => out.write_all(b"</dataValueSet>\n"),
+        PayloadFormat::Adx => out.write_all(b"</adx>\n"),
     }
 }
 
@@ -175,6 +210,8 @@ mod tests {
                 PayloadFormat::Xml => {
                     tally_formats::read_xml(std::io::BufReader::new(file), &mut sink)
                 }
+                // Read through the core's ADX import in `ours` (it needs metadata).
+                PayloadFormat::Adx => continue,
             }
             .unwrap();
             assert_eq!(sink.0, 1_500, "{format}");

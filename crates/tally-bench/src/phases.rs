@@ -33,6 +33,21 @@ impl DataValueSink for Count {
     }
 }
 
+impl tally_formats::AdxSink for Count {
+    fn group(&mut self, _: usize, _: Vec<(String, String)>) -> Result<(), Stop> {
+        Ok(())
+    }
+
+    fn value(&mut self, _: Vec<(String, String)>, _: Option<String>) -> Result<(), Stop> {
+        self.0 += 1;
+        Ok(())
+    }
+
+    fn group_end(&mut self) -> Result<(), Stop> {
+        Ok(())
+    }
+}
+
 /// Parses the payload with the `tally-formats` reader into a sink that only counts, on
 /// this thread.
 ///
@@ -47,6 +62,9 @@ pub fn parse_only(format: PayloadFormat, path: &Path, expected: u64) -> anyhow::
         PayloadFormat::Csv => tally_formats::read_csv(file, true, &mut sink),
         PayloadFormat::Xml => {
             tally_formats::read_xml(BufReader::with_capacity(1 << 16, file), &mut sink)
+        }
+        PayloadFormat::Adx => {
+            tally_formats::read_adx(BufReader::with_capacity(1 << 16, file), &mut sink)
         }
     }
     .with_context(|| format!("parsing {}", path.display()))?;
