@@ -63,18 +63,14 @@ pub fn create_template(path: &Path, shape: &Shape, uids: &Uids) -> anyhow::Resul
         );
     }
     let root = Uid::parse(&uids.root)?;
-    app.save_users(&[UserRecord {
-        id: Uid::parse(&uids.user)?,
-        username: STORED_BY.into(),
-        first_name: "Bench".into(),
-        surname: "Mark".into(),
-        // Not a bcrypt hash: nobody can log in as this user, the harness needs no login.
-        password_hash: "!".into(),
-        disabled: false,
-        authorities: vec!["ALL".into()],
-        organisation_units: vec![root],
-        data_view_organisation_units: vec![root],
-    }])?;
+    // Not a bcrypt hash: nobody can log in as this user, the harness needs no login.
+    let mut user = UserRecord::new(Uid::parse(&uids.user)?, STORED_BY, "!".into());
+    user.first_name = "Bench".into();
+    user.surname = "Mark".into();
+    user.authorities = vec!["ALL".into()];
+    user.organisation_units = vec![root];
+    user.data_view_organisation_units = vec![root];
+    app.save_users(&[user])?;
     let snap = app.snapshot();
     let org_units = snap.org_units().count();
     ensure!(

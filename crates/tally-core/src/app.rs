@@ -10,14 +10,39 @@ use tally_domain::metadata::{
 use tally_store::{DataValueStore, JobStore, MetadataStore};
 
 use crate::error::{CoreError, Result};
-use crate::users::{UserDirectory, UserRecord, Users};
+use crate::users::metadata::{AccessChanges, merge_access};
+use crate::users::sessions::Sessions;
+use crate::users::throttle::Throttle;
+use crate::users::tokens::TokenRecord;
+use crate::users::{UserDirectory, UserGroup, UserRecord, UserRole, Users};
 
 /// A store that holds data values, metadata and jobs.
 pub trait Store: DataValueStore + MetadataStore + JobStore {}
 impl<T: DataValueStore + MetadataStore + JobStore> Store for T {}
 
-/// Metadata object kind under which users are stored.
-const USERS: &str = "users";
+/// Metadata object kinds under which users, roles, groups and tokens are stored.
+pub(crate) const USERS: &str = "users";
+pub(crate) const USER_ROLES: &str = "userRoles";
+pub(crate) const USER_GROUPS: &str = "userGroups";
+pub(crate) const API_TOKENS: &str = "apiTokens";
+
+/// Tokens by key digest.
+pub(crate) type Tokens = Arc<std::collections::HashMap<String, TokenRecord>>;
+
+fn decode<T: serde::de::DeserializeOwned>(r: &tally_store::MetadataRecord) -> Result<T> {
+    serde_json::from_str(&r.body)
+        .map_err(|e| CoreError::Internal(format!("stored {} {}: {e}", r.kind, r.uid)))
+}
+
+fn encode<T: serde::Serialize>(
+    kind: &str,
+    id: tally_domain::uid::Uid,
+    value: &T,
+) -> Result<(String, tally_domain::uid::Uid, String)> {
+    serde_json::to_string(value)
+        .map(|body| (kind.to_owned(), id, body))
+        .map_err(|e| CoreError::Internal(e.to_string()))
+}
 
 /// The time source: the system clock, or a fixed instant in tests.
 #[derive(Debug, Clone, Copy, Default)]
@@ -50,12 +75,15 @@ pub struct App {
     /// The merge base for metadata imports; guarded so imports apply one at a time.
     set: Mutex<MetadataSet>,
     users: RwLock<Users>,
+    pub(crate) tokens: RwLock<Tokens>,
+    pub(crate) sessions: Sessions,
+    pub(crate) throttle: Throttle,
     pub(crate) clock: Clock,
     /// Where async import bodies wait for their job.
     pub(crate) jobs_dir: std::path::PathBuf,
 }
 
-fn lock_err<T>(_: T) -> CoreError {
+pub(crate) fn lock_err<T>(_: T) -> CoreError {
     CoreError::Internal("a lock was poisoned by an earlier panic".into())
 }
 
@@ -67,12 +95,18 @@ impl App {
     pub fn open(store: Arc<dyn Store>, clock: Clock) -> Result<Self> {
         let records = store.load_metadata()?;
         let mut objects = Vec::new();
-        let mut users = Vec::new();
+        let (mut users, mut roles, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+        let mut tokens = std::collections::HashMap::new();
         for r in records {
             if r.kind == USERS {
-                let user: UserRecord = serde_json::from_str(&r.body)
-                    .map_err(|e| CoreError::Internal(format!("stored user {}: {e}", r.uid)))?;
-                users.push(user);
+                users.push(decode::<UserRecord>(&r)?);
+            } else if r.kind == USER_ROLES {
+                roles.push(decode::<UserRole>(&r)?);
+            } else if r.kind == USER_GROUPS {
+                groups.push(decode::<UserGroup>(&r)?);
+            } else if r.kind == API_TOKENS {
+                let t: TokenRecord = decode(&r)?;
+                tokens.insert(t.key_hash.clone(), t);
             } else {
                 let object: MetadataObject = serde_json::from_str(&r.body).map_err(|e| {
                     CoreError::Internal(format!("stored {} {}: {e}", r.kind, r.uid))
@@ -89,7 +123,10 @@ impl App {
             store,
             snapshot: RwLock::new(Arc::new(snapshot)),
             set: Mutex::new(set),
-            users: RwLock::new(Arc::new(UserDirectory::new(users))),
+            users: RwLock::new(Arc::new(UserDirectory::with_roles(users, roles, groups))),
+            tokens: RwLock::new(Arc::new(tokens)),
+            sessions: Sessions::default(),
+            throttle: Throttle::default(),
             clock,
             jobs_dir: std::env::temp_dir().join(format!("tally-jobs-{}", std::process::id())),
         })
@@ -141,51 +178,122 @@ impl App {
     pub fn import_metadata(&self, json: &str) -> Result<ImportReport> {
         let document =
             parse_metadata_document(json).map_err(|e| CoreError::BadRequest(e.to_string()))?;
+        // Users, roles and groups are read from the same JSON by their own merge.
+        let raw: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| CoreError::BadRequest(e.to_string()))?;
         let mut set = self.set.lock().map_err(lock_err)?;
         let outcome = merge(&set, &document, &MergeOptions::default());
         let Some(applied) = outcome.applied else {
             return Ok(outcome.report);
         };
         let mut next = applied.set;
+        let users = self.users();
+        let mut generate = || tally_domain::uid::Uid::generate(rand::random::<u64>);
+        let access = merge_access(
+            &raw,
+            &users,
+            &|ou| {
+                next.object(tally_domain::metadata::ObjectKind::OrganisationUnit, ou)
+                    .is_some()
+            },
+            &mut generate,
+        )
+        .map_err(CoreError::BadRequest)?;
+        if access.has_errors() {
+            // Atomic: the metadata objects are refused with the users.
+            let mut reports = outcome.report.type_reports;
+            for t in &mut reports {
+                t.stats.ignored = t.stats.total;
+                t.stats.created = 0;
+                t.stats.updated = 0;
+            }
+            reports.extend(access.type_reports);
+            return Ok(ImportReport::from_type_reports(reports));
+        }
         let mut touched: Vec<_> = applied.changes.iter().map(|c| (c.kind, c.uid)).collect();
         touched.extend(next.missing_internal_ids());
         touched.sort();
         touched.dedup();
-        save_objects(self.store.as_ref(), &mut next, touched)?;
+        let extra = access_rows(&access)?;
+        save_objects(self.store.as_ref(), &mut next, touched, extra)?;
         let snapshot = Snapshot::build(&next).map_err(|e| CoreError::Internal(e.to_string()))?;
         *set = next;
         *self.snapshot.write().map_err(lock_err)? = Arc::new(snapshot);
-        Ok(outcome.report)
+        let report = if access.is_empty() {
+            outcome.report
+        } else {
+            let mut reports = outcome.report.type_reports;
+            reports.extend(access.type_reports.clone());
+            self.apply_access(&users, access)?;
+            ImportReport::from_type_reports(reports)
+        };
+        Ok(report)
     }
 
-    /// Creates or replaces users (by username's record id).
+    /// Swaps in a directory with `changes` laid over `base`.
+    fn apply_access(&self, base: &UserDirectory, changes: AccessChanges) -> Result<()> {
+        let mut users: std::collections::HashMap<_, _> =
+            base.records().map(|u| (u.id, u.clone())).collect();
+        let mut roles: std::collections::HashMap<_, _> =
+            base.roles().map(|r| (r.id, r.clone())).collect();
+        let mut groups: std::collections::HashMap<_, _> =
+            base.groups().map(|g| (g.id, g.clone())).collect();
+        for u in changes.users {
+            users.insert(u.id, u);
+        }
+        for r in changes.roles {
+            roles.insert(r.id, r);
+        }
+        for g in changes.groups {
+            groups.insert(g.id, g);
+        }
+        let directory = UserDirectory::with_roles(
+            users.into_values().collect(),
+            roles.into_values().collect(),
+            groups.into_values().collect(),
+        );
+        *self.users.write().map_err(lock_err)? = Arc::new(directory);
+        Ok(())
+    }
+
+    /// Creates or replaces users (by record id).
     ///
     /// # Errors
     /// Storage failures.
     pub fn save_users(&self, records: &[UserRecord]) -> Result<()> {
-        let rows = records
-            .iter()
-            .map(|u| {
-                serde_json::to_string(u)
-                    .map(|body| (USERS.to_owned(), u.id, body))
-                    .map_err(|e| CoreError::Internal(e.to_string()))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let changes = AccessChanges {
+            users: records.to_vec(),
+            ..AccessChanges::default()
+        };
+        let rows = access_rows(&changes)?;
+        // One writer of the directory at a time (metadata imports hold the same lock).
+        let _guard = self.set.lock().map_err(lock_err)?;
+        let base = self.users();
         self.store.save_metadata(&rows)?;
-        let mut all: Vec<UserRecord> = self
-            .store
-            .load_metadata()?
-            .into_iter()
-            .filter(|r| r.kind == USERS)
-            .map(|r| {
-                serde_json::from_str(&r.body)
-                    .map_err(|e| CoreError::Internal(format!("stored user {}: {e}", r.uid)))
-            })
-            .collect::<Result<_>>()?;
-        all.sort_by(|a, b| a.username.cmp(&b.username));
-        *self.users.write().map_err(lock_err)? = Arc::new(UserDirectory::new(all));
-        Ok(())
+        for r in records {
+            let disabled_or_new_password = base
+                .record_by_id(r.id)
+                .is_some_and(|old| r.disabled || old.password_hash != r.password_hash);
+            if disabled_or_new_password {
+                self.sessions.remove_user(r.id);
+            }
+        }
+        self.apply_access(&base, changes)
     }
+}
+
+fn access_rows(changes: &AccessChanges) -> Result<Vec<(String, tally_domain::uid::Uid, String)>> {
+    let mut rows = Vec::new();
+    for r in &changes.roles {
+        rows.push(encode(USER_ROLES, r.id, r)?);
+    }
+    for g in &changes.groups {
+        rows.push(encode(USER_GROUPS, g.id, g)?);
+    }
+    for u in &changes.users {
+        rows.push(encode(USERS, u.id, u)?);
+    }
+    Ok(rows)
 }
 
 /// Persists these objects of `set` and records the internal ids the store assigns.
@@ -193,11 +301,12 @@ fn save_objects(
     store: &dyn Store,
     set: &mut MetadataSet,
     objects: Vec<(tally_domain::metadata::ObjectKind, tally_domain::uid::Uid)>,
+    extra: Vec<(String, tally_domain::uid::Uid, String)>,
 ) -> Result<()> {
-    if objects.is_empty() {
+    if objects.is_empty() && extra.is_empty() {
         return Ok(());
     }
-    let mut rows = Vec::with_capacity(objects.len());
+    let mut rows = Vec::with_capacity(objects.len() + extra.len());
     for (kind, uid) in &objects {
         let object = set
             .object(*kind, *uid)
@@ -206,6 +315,8 @@ fn save_objects(
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         rows.push((kind.collection().to_owned(), *uid, body));
     }
+    // Users, roles and groups go in the same transaction; their ids come after.
+    rows.extend(extra);
     let ids = store.save_metadata(&rows)?;
     for ((kind, uid), id) in objects.into_iter().zip(ids) {
         set.set_internal_id(kind, uid, id)
@@ -217,5 +328,5 @@ fn save_objects(
 /// Gives internal ids to objects that have none yet (the built-in defaults).
 fn persist_missing_ids(store: &dyn Store, set: &mut MetadataSet) -> Result<()> {
     let missing = set.missing_internal_ids();
-    save_objects(store, set, missing)
+    save_objects(store, set, missing, Vec::new())
 }

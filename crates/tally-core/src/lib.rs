@@ -5,11 +5,13 @@
 //! * [`import`]: the streaming data value import pipeline.
 //! * [`export`]: the streaming data value export.
 //! * [`jobs`]: async imports, stored and resumed after a restart.
-//! * [`users`]: users and credential checks.
+//! * [`users`]: users, roles, groups, tokens, sessions.
+//! * [`auth`]: authentication (passwords, tokens, sessions, throttling).
 //! * [`error`]: which error type to use where.
 
 mod adx;
 pub mod app;
+pub mod auth;
 pub mod error;
 pub mod export;
 pub mod import;

@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower::ServiceExt as _;
 
 /// State shared by all handlers.
@@ -26,7 +26,7 @@ pub struct AppState {
 
 /// Every route, in one place. Paths are the normalised ones (see [`path`]).
 pub fn router(state: AppState) -> Router {
-    use api::{data_value_sets as dvs, metadata, system};
+    use api::{auth, data_value_sets as dvs, metadata, system};
     Router::new()
         .route(
             "/api/dataValueSets",
@@ -36,6 +36,28 @@ pub fn router(state: AppState) -> Router {
         .route("/api/system/info", get(system::system_info))
         .route("/api/me", get(system::me))
         .route("/api/ping", get(system::ping))
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/logout", post(auth::logout).get(auth::logout))
+        .route(
+            "/dhis-web-commons-security/logout.action",
+            get(auth::logout).post(auth::logout),
+        )
+        .route("/api/loginConfig", get(auth::login_config))
+        .route(
+            "/api/apiToken",
+            post(auth::create_token).get(auth::list_tokens),
+        )
+        .route(
+            "/api/apiTokens",
+            post(auth::create_token).get(auth::list_tokens),
+        )
+        .route("/api/apiToken/{id}", delete(auth::delete_token))
+        .route("/api/apiTokens/{id}", delete(auth::delete_token))
+        .route("/api/me/authorization", get(auth::my_authorities))
+        .route(
+            "/api/me/authorization/{authority}",
+            get(auth::has_authority),
+        )
         .route("/api/system/tasks/{job_type}/{id}", get(system::task))
         .route(
             "/api/system/taskSummaries/{job_type}/{id}",
@@ -69,7 +91,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let svc = service(state);
-    axum::serve(listener, axum::ServiceExt::into_make_service(svc))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Connection info gives the client address to the failed-login throttle.
+    axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            std::net::SocketAddr,
+        >(svc),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

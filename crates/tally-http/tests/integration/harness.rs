@@ -53,17 +53,16 @@ pub fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn user(id: &str, name: &str, authorities: &[&str], units: &[&str]) -> UserRecord {
-    UserRecord {
-        id: Uid::parse(id).unwrap(),
-        username: name.into(),
-        first_name: name.into(),
-        surname: "Test".into(),
-        password_hash: bcrypt::hash("district", 4).unwrap(),
-        disabled: false,
-        authorities: authorities.iter().map(|a| (*a).to_owned()).collect(),
-        organisation_units: units.iter().map(|u| Uid::parse(u).unwrap()).collect(),
-        data_view_organisation_units: vec![],
-    }
+    let mut r = UserRecord::new(
+        Uid::parse(id).unwrap(),
+        name,
+        bcrypt::hash("district", 4).unwrap(),
+    );
+    r.first_name = name.into();
+    r.surname = "Test".into();
+    r.authorities = authorities.iter().map(|a| (*a).to_owned()).collect();
+    r.organisation_units = units.iter().map(|u| Uid::parse(u).unwrap()).collect();
+    r
 }
 
 impl TestApp {

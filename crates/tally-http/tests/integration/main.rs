@@ -2,6 +2,7 @@
 //! metadata DHIS2's own fixtures assume (spec §13.1), and the fixtures themselves.
 
 mod adx;
+mod auth;
 mod data_value_sets_export;
 mod data_value_sets_import;
 mod harness;

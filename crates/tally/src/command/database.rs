@@ -55,17 +55,16 @@ pub fn load_demo(app: &App) -> anyhow::Result<bool> {
         .filter(|(_, ou)| ou.parent.is_none())
         .map(|(_, ou)| ou.common.uid)
         .collect();
-    let admin = UserRecord {
-        id: Uid::parse("M5zQapPyTZI").context("admin uid")?,
-        username: "admin".into(),
-        first_name: "John".into(),
-        surname: "Traore".into(),
-        password_hash: bcrypt::hash("district", bcrypt::DEFAULT_COST)?,
-        disabled: false,
-        authorities: vec!["ALL".into()],
-        organisation_units: roots.clone(),
-        data_view_organisation_units: roots,
-    };
+    let mut admin = UserRecord::new(
+        Uid::parse("M5zQapPyTZI").context("admin uid")?,
+        "admin",
+        tally_core::users::hash_password("district").map_err(anyhow::Error::msg)?,
+    );
+    admin.first_name = "John".into();
+    admin.surname = "Traore".into();
+    admin.authorities = vec!["ALL".into()];
+    admin.organisation_units = roots.clone();
+    admin.data_view_organisation_units = roots;
     app.save_users(&[admin])?;
     Ok(true)
 }

@@ -6,6 +6,7 @@ mod import;
 mod metadata;
 mod periods;
 mod serve;
+mod user;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +31,9 @@ enum Command {
     Metadata(metadata::Command),
     /// List the periods of one DHIS2 period type in one year: ISO id, start and end date.
     Periods(periods::Args),
+    /// User commands (add, passwd, disable, enable, list).
+    #[command(subcommand)]
+    User(user::Command),
 }
 
 /// Runs the chosen subcommand.
@@ -40,5 +44,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(&args),
         Command::Metadata(cmd) => metadata::run(cmd),
         Command::Periods(args) => periods::run(&args),
+        Command::User(cmd) => user::run(cmd),
     }
 }
