@@ -115,6 +115,7 @@ async fn personal_access_tokens() {
     assert_eq!(j["response"]["responseType"], "ApiTokenCreationResponse");
     let key = j["response"]["key"].as_str().unwrap().to_owned();
     let id = j["response"]["uid"].as_str().unwrap().to_owned();
+    t.redact(&id, "[token id]");
     assert!(key.starts_with("d2pat_") && key.len() == 48, "{key}");
     let auth = format!("ApiToken {key}");
 
@@ -187,6 +188,10 @@ async fn personal_access_tokens() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let key = r.json()["response"]["key"].as_str().unwrap().to_owned();
+    t.redact(
+        r.json()["response"]["uid"].as_str().unwrap(),
+        "[token id 2]",
+    );
     let auth = format!("ApiToken {key}");
     assert_eq!(
         get_with(&t, "/api/me", Some(("Authorization", &auth)))

@@ -17,6 +17,9 @@ use tower::ServiceExt as _;
 pub struct TestApp {
     _dir: tempfile::TempDir,
     pub app: Arc<App>,
+    /// Every request and response of the test, compared with its committed transcript
+    /// when the app is dropped (see [`crate::transcript`]).
+    transcript: crate::transcript::Transcript,
 }
 
 pub struct Resp {
@@ -76,11 +79,24 @@ impl TestApp {
         Self {
             _dir: dir,
             app: Arc::new(app),
+            transcript: crate::transcript::Transcript::default(),
         }
     }
 
+    /// Ends this app (its transcript is checked as it drops) and keeps its database for
+    /// a restart.
     pub fn into_dir(self) -> tempfile::TempDir {
         self._dir
+    }
+
+    /// Stops or restarts recording requests in the transcript (for polling loops).
+    pub fn pause_transcript(&self, paused: bool) {
+        self.transcript.pause(paused);
+    }
+
+    /// Adds a redaction for this test's transcript (e.g. random job ids).
+    pub fn redact(&self, pattern: &str, replacement: &str) {
+        self.transcript.redact(pattern, replacement);
     }
 
     fn open_app(dir: &std::path::Path) -> App {
@@ -138,10 +154,12 @@ impl TestApp {
         Self {
             _dir: dir,
             app: Arc::new(app),
+            transcript: crate::transcript::Transcript::default(),
         }
     }
 
     pub async fn request(&self, req: Request<Body>) -> Resp {
+        let line = format!("{} {}", req.method(), req.uri());
         let svc = tally_http::service(tally_http::AppState {
             app: Arc::clone(&self.app),
         });
@@ -155,11 +173,13 @@ impl TestApp {
             .unwrap()
             .to_bytes()
             .to_vec();
-        Resp {
+        let resp = Resp {
             status,
             headers,
             body,
-        }
+        };
+        self.transcript.record(&line, &resp);
+        resp
     }
 
     pub async fn post_as(&self, user: &str, uri: &str, content_type: &str, body: Vec<u8>) -> Resp {

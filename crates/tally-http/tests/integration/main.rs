@@ -7,3 +7,4 @@ mod data_value_sets_export;
 mod data_value_sets_import;
 mod harness;
 mod tasks;
+mod transcript;

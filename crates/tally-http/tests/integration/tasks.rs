@@ -7,14 +7,18 @@ use axum::http::StatusCode;
 
 use crate::harness::{TestApp, counts, fixture};
 
+/// Polls until the job has a summary (unrecorded: the number of polls depends on
+/// timing), then fetches it once more for the transcript. The job id is redacted.
 async fn wait_for_summary(t: &TestApp, id: &str) -> serde_json::Value {
+    t.redact(id, "[job id]");
+    let uri = format!("/api/system/taskSummaries/DATAVALUE_IMPORT/{id}");
+    t.pause_transcript(true);
     for _ in 0..200 {
-        let r = t
-            .get(&format!("/api/system/taskSummaries/DATAVALUE_IMPORT/{id}"))
-            .await;
+        let r = t.get(&uri).await;
         assert_eq!(r.status, StatusCode::OK);
         if !r.body.is_empty() {
-            return r.json();
+            t.pause_transcript(false);
+            return t.get(&uri).await.json();
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
