@@ -16,6 +16,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod jobs;
+pub mod registrations;
 
 pub mod users;
 

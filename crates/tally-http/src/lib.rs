@@ -26,7 +26,7 @@ pub struct AppState {
 
 /// Every route, in one place. Paths are the normalised ones (see [`path`]).
 pub fn router(state: AppState) -> Router {
-    use api::{auth, data_value_sets as dvs, metadata, system};
+    use api::{auth, data_value_sets as dvs, metadata, registrations, system};
     Router::new()
         .route(
             "/api/dataValueSets",
@@ -43,6 +43,16 @@ pub fn router(state: AppState) -> Router {
             get(auth::logout).post(auth::logout),
         )
         .route("/api/loginConfig", get(auth::login_config))
+        .route(
+            "/api/completeDataSetRegistrations",
+            get(registrations::list)
+                .post(registrations::import)
+                .delete(registrations::delete),
+        )
+        .route(
+            "/api/dataEntry/dataSetCompletion",
+            post(registrations::data_set_completion),
+        )
         .route(
             "/api/apiToken",
             post(auth::create_token).get(auth::list_tokens),

@@ -3,4 +3,5 @@
 pub mod auth;
 pub mod data_value_sets;
 pub mod metadata;
+pub mod registrations;
 pub mod system;

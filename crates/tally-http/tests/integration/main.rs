@@ -6,5 +6,6 @@ mod auth;
 mod data_value_sets_export;
 mod data_value_sets_import;
 mod harness;
+mod registrations;
 mod tasks;
 mod transcript;
