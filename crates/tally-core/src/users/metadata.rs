@@ -136,7 +136,10 @@ impl Reports {
         }
     }
 
+    /// A required property is missing: the object is reported and counted (as ignored
+    /// by [`Reports::finish`]).
     fn missing(&mut self, index: usize, uid: Uid, property: &str) {
+        self.stats.total += 1;
         self.error(
             index,
             uid,
