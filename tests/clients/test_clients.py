@@ -440,3 +440,62 @@ class TestDhis2Client:
         d2client.delete_data_value(de, pe, ORG_UNIT, co=co)
         got = d2client.get_data_value_set({"dataSet": DATA_SET, "period": pe, "orgUnit": ORG_UNIT})
         assert de not in values_by_de(got)
+
+
+# --------------------------------------------------------------------------- metadata reads
+
+
+class TestMetadataReads:
+    """Both clients read metadata through their own helpers: paging with ``pager``,
+    objects by id with nested ``fields``, filters, and ``/api/me?fields=``."""
+
+    def test_dhis2py_get_paged(self, dhis2py):
+        # get_paged sends pageSize, page and totalPages=True and follows pager.pageCount.
+        pages = list(dhis2py.get_paged("organisationUnits", params={"fields": "id"}, page_size=10))
+        assert [p["pager"]["page"] for p in pages] == [1, 2, 3, 4]
+        merged = dhis2py.get_paged("organisationUnits", params={"fields": "id,name"},
+                                   page_size=10, merge=True)
+        ids = [o["id"] for o in merged["organisationUnits"]]
+        assert len(ids) == 36 and len(set(ids)) == 36  # every unit of the demo, once
+
+    def test_dhis2py_objects_fields_and_filters(self, dhis2py):
+        # GET /api/dataSets/{id}.json with nested fields (what dhis2-pocket-knife asks).
+        ds = dhis2py.get(f"dataSets/{DATA_SET}", params={
+            "fields": "id,name,periodType,organisationUnits[id],categoryCombo[categoryOptionCombos]",
+        }).json()
+        assert ds["periodType"] == "Monthly"
+        assert {"id": ORG_UNIT} in ds["organisationUnits"]
+        assert ds["categoryCombo"]["categoryOptionCombos"] == [{"id": DEFAULT_COC}]
+        des = dhis2py.get("dataElements", params={
+            "fields": "id,name,valueType", "filter": "domainType:eq:AGGREGATE", "paging": False,
+        }).json()
+        assert "pager" not in des
+        assert set(DATA_ELEMENTS) <= {d["id"] for d in des["dataElements"]}
+        with pytest.raises(RequestException) as exc:
+            dhis2py.get("dataSets/xxxxxxxxxxx")
+        assert exc.value.code == 404
+        body = json.loads(exc.value.description)
+        assert body["message"] == "DataSet with id xxxxxxxxxxx could not be found."
+
+    def test_dhis2_client_lists_and_objects(self, d2client):
+        units = list(d2client.get_organisation_units(fields="id,displayName,level"))
+        assert len(units) == 36
+        # get_org_unit_tree() lists level=1 with nested children.
+        tree = d2client.get_org_unit_tree()
+        roots = tree["organisationUnits"]
+        assert [u["id"] for u in roots] == ["ImspTQPwCqd"]
+        assert any(c["id"] == BO for c in roots[0]["children"])
+        bo = d2client.get_org_unit_tree(BO, levels=2)
+        assert bo["level"] == 2 and all(c["level"] == 3 for c in bo["children"])
+        ds = d2client.get_data_set(DATA_SET, fields="id,name,periodType")
+        assert ds == {"id": DATA_SET, "name": "Mortality < 5 years", "periodType": "Monthly"}
+        sets = list(d2client.get_data_sets(fields="id", filter=f"id:eq:{DATA_SET}"))
+        assert sets == [{"id": DATA_SET}]
+        # On connect it lists the levels: tally holds none.
+        assert d2client.get("/api/organisationUnitLevels",
+                            params={"paging": "false"}) == {"organisationUnitLevels": []}
+        me = d2client.get_current_user(fields="id,organisationUnits[id,level,path]")
+        assert me["organisationUnits"] == [
+            {"id": "ImspTQPwCqd", "level": 1, "path": "/ImspTQPwCqd"}]
+        users = list(d2client.get_users(fields="id,username,displayName"))
+        assert {"id": "M5zQapPyTZI", "username": USER, "displayName": "John Traore"} in users

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use jiff::Timestamp;
 use tally_domain::metadata::{
-    ImportReport, MergeOptions, MetadataObject, MetadataSet, Snapshot, merge,
+    Catalog, ImportReport, MergeOptions, MetadataObject, MetadataSet, Snapshot, merge,
     parse_metadata_document,
 };
 use tally_store::{DataValueStore, JobStore, MetadataStore};
@@ -73,7 +73,9 @@ pub struct App {
     pub(crate) store: Arc<dyn Store>,
     snapshot: RwLock<Arc<Snapshot>>,
     /// The merge base for metadata imports; guarded so imports apply one at a time.
-    set: Mutex<MetadataSet>,
+    set: Mutex<Arc<MetadataSet>>,
+    /// The read side of the metadata and users (swapped atomically on change).
+    catalog: RwLock<Arc<Catalog>>,
     users: RwLock<Users>,
     pub(crate) tokens: RwLock<Tokens>,
     pub(crate) sessions: Sessions,
@@ -119,11 +121,15 @@ impl App {
         // Defaults (default category combo, option combo…) get internal ids once.
         persist_missing_ids(store.as_ref(), &mut set)?;
         let snapshot = Snapshot::build(&set).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let set = Arc::new(set);
+        let directory = UserDirectory::with_roles(users, roles, groups);
+        let catalog = crate::catalog::build(Arc::clone(&set), &directory);
         Ok(Self {
             store,
             snapshot: RwLock::new(Arc::new(snapshot)),
             set: Mutex::new(set),
-            users: RwLock::new(Arc::new(UserDirectory::with_roles(users, roles, groups))),
+            catalog: RwLock::new(Arc::new(catalog)),
+            users: RwLock::new(Arc::new(directory)),
             tokens: RwLock::new(Arc::new(tokens)),
             sessions: Sessions::default(),
             throttle: Throttle::default(),
@@ -147,6 +153,22 @@ impl App {
             .read()
             .map(|s| Arc::clone(&s))
             .unwrap_or_else(|e| Arc::clone(&e.into_inner()))
+    }
+
+    /// The metadata catalog (metadata and users as the metadata API shows them).
+    #[must_use]
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .map(|c| Arc::clone(&c))
+            .unwrap_or_else(|e| Arc::clone(&e.into_inner()))
+    }
+
+    /// Rebuilds the catalog from `set` and the current users.
+    fn refresh_catalog(&self, set: Arc<MetadataSet>) -> Result<()> {
+        let catalog = crate::catalog::build(set, &self.users());
+        *self.catalog.write().map_err(lock_err)? = Arc::new(catalog);
+        Ok(())
     }
 
     /// The user directory.
@@ -217,7 +239,8 @@ impl App {
         let extra = access_rows(&access)?;
         save_objects(self.store.as_ref(), &mut next, touched, extra)?;
         let snapshot = Snapshot::build(&next).map_err(|e| CoreError::Internal(e.to_string()))?;
-        *set = next;
+        let next = Arc::new(next);
+        *set = Arc::clone(&next);
         *self.snapshot.write().map_err(lock_err)? = Arc::new(snapshot);
         let report = if access.is_empty() {
             outcome.report
@@ -227,6 +250,7 @@ impl App {
             self.apply_access(&users, access)?;
             ImportReport::from_type_reports(reports)
         };
+        self.refresh_catalog(next)?;
         Ok(report)
     }
 
@@ -267,7 +291,7 @@ impl App {
         };
         let rows = access_rows(&changes)?;
         // One writer of the directory at a time (metadata imports hold the same lock).
-        let _guard = self.set.lock().map_err(lock_err)?;
+        let set = self.set.lock().map_err(lock_err)?;
         let base = self.users();
         self.store.save_metadata(&rows)?;
         for r in records {
@@ -278,7 +302,8 @@ impl App {
                 self.sessions.remove_user(r.id);
             }
         }
-        self.apply_access(&base, changes)
+        self.apply_access(&base, changes)?;
+        self.refresh_catalog(Arc::clone(&set))
     }
 }
 

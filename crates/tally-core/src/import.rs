@@ -14,7 +14,7 @@
 //! nothing, and its summary (ERROR, zero counts) is true.
 
 pub mod options;
-mod validate;
+pub(crate) mod validate;
 
 pub(crate) use validate::lookup;
 pub use validate::{period_key, period_row};

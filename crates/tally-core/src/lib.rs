@@ -4,14 +4,18 @@
 //! * [`App`]: the shared state of a running tally (store, metadata snapshot, users, clock).
 //! * [`import`]: the streaming data value import pipeline.
 //! * [`export`]: the streaming data value export.
+//! * [`data_value`]: the single-value API (`/api/dataValues`, follow-up), versioned.
 //! * [`jobs`]: async imports, stored and resumed after a restart.
 //! * [`users`]: users, roles, groups, tokens, sessions.
+//! * [`catalog`]: the read side of metadata and users for the metadata API.
 //! * [`auth`]: authentication (passwords, tokens, sessions, throttling).
 //! * [`error`]: which error type to use where.
 
 mod adx;
 pub mod app;
 pub mod auth;
+pub mod catalog;
+pub mod data_value;
 pub mod error;
 pub mod export;
 pub mod import;

@@ -4,9 +4,14 @@
 //! Import problems are data, not errors: a rejected value becomes a [`Conflict`] in the
 //! [`ImportSummary`], and the import goes on.
 
+mod change;
 mod error_code;
 mod summary;
 
+pub use change::{
+    Change, ChangeDecision, ChangeOutcome, ElementRule, NewRow, Versioned, base_matches,
+    decide_change,
+};
 pub use error_code::ErrorCode;
 pub use summary::{
     Conflict, ConflictKey, Conflicts, ImportCount, ImportStatus, ImportSummary,

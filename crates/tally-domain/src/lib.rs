@@ -9,6 +9,8 @@
 //! * [`id_scheme`]: UID / CODE / NAME / `ATTRIBUTE:<uid>` schemes and their precedence.
 //! * [`metadata`]: the metadata model, DHIS2 metadata import (merge and report) and the
 //!   immutable in-memory snapshot with lookups per id scheme.
+//! * [`query`]: DHIS2's metadata query language (`fields`, `filter`, `order`, paging)
+//!   over JSON object views.
 //! * [`import`]: import strategies, options, the summary with grouped conflicts, and the
 //!   per-value create/update/delete decision shared by every store backend.
 
@@ -16,5 +18,6 @@ pub mod id_scheme;
 pub mod import;
 pub mod metadata;
 pub mod period;
+pub mod query;
 pub mod uid;
 pub mod value_type;

@@ -15,18 +15,25 @@
 //! 4. [`Snapshot::build`] indexes the set for O(1) lookups by every id scheme and for the
 //!    import checks (hierarchy, option codes, data set assignment, AOC by options).
 //!
+//! 5. [`Catalog`] is the read side for the metadata API: views of every object with the
+//!    associations DHIS2 derives (an org unit's `children`...), queried with
+//!    [`crate::query`]; [`schemas`] describes each type's properties.
+//!
 //! Typed internal ids ([`OrgUnitId`], [`DataElementId`], ...) are the store's ids; the
 //! snapshot never invents them.
 
+mod catalog;
 mod document;
 mod error;
 mod ids;
 mod merge;
 mod model;
 mod report;
+pub mod schemas;
 mod set;
 mod snapshot;
 
+pub use catalog::Catalog;
 pub use document::{MetadataDocument, parse_metadata_document};
 pub use error::MetadataError;
 pub use ids::{

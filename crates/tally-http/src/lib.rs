@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tower::ServiceExt as _;
 
 /// State shared by all handlers.
@@ -32,6 +32,21 @@ pub fn router(state: AppState) -> Router {
             "/api/dataValueSets",
             post(dvs::import_data_value_sets).get(dvs::export_data_value_sets),
         )
+        .route(
+            "/api/dataValues",
+            post(api::data_values::save_data_value)
+                .get(api::data_values::get_data_value)
+                .delete(api::data_values::delete_data_value),
+        )
+        .route(
+            "/api/dataValues/followup",
+            put(api::data_values::put_follow_up),
+        )
+        .route(
+            "/api/dataValues/followups",
+            put(api::data_values::put_follow_ups),
+        )
+        .route("/api/audits/dataValue", get(api::audits::data_value_audits))
         .route("/api/metadata", post(metadata::import_metadata))
         .route("/api/system/info", get(system::system_info))
         .route("/api/me", get(system::me))
@@ -73,6 +88,7 @@ pub fn router(state: AppState) -> Router {
             "/api/system/taskSummaries/{job_type}/{id}",
             get(system::task_summary),
         )
+        .merge(api::metadata_read::routes())
         .fallback(|| async { error::ApiError::not_found("The requested resource was not found") })
         .with_state(state)
 }

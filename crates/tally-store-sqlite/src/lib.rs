@@ -20,12 +20,13 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use tally_domain::import::{self, AuditType, Existing, Incoming, Outcome, Write};
+use tally_domain::import::{self, AuditType, Existing, Incoming, Outcome, Versioned, Write};
 use tally_domain::uid::Uid;
 use tally_store::{
-    AuditRow, DataValueStore, ExportOrder, ExportQuery, ImportTx, JobRecord, JobStore,
-    MetadataRecord, MetadataStore, PeriodFilter, PeriodRow, Registration, Result, StoreError,
-    StoredValue, StoredValueRef, ValueKey, ValueWrite, WriteOptions,
+    AuditQuery, AuditRow, ChangeResult, DataValueStore, ExportOrder, ExportQuery, ImportTx,
+    JobRecord, JobStore, MetadataRecord, MetadataStore, PeriodFilter, PeriodRow, Registration,
+    Result, StoreError, StoredValue, StoredValueRef, ValueChange, ValueKey, ValueWrite,
+    WriteOptions,
 };
 
 /// Migrations, in order. Index + 1 is the schema version.
@@ -334,27 +335,157 @@ struct ExistingRow {
     deleted: bool,
 }
 
+/// Inserts the periods not known to exist yet (inside the caller's transaction).
+fn insert_periods(
+    conn: &Connection,
+    known: &Mutex<HashSet<i64>>,
+    periods: &[PeriodRow],
+) -> Result<()> {
+    let mut known = lock(known);
+    let mut stmt = conn.prepare_cached(sql::INSERT_PERIOD).map_err(err)?;
+    for p in periods {
+        if known.contains(&p.key) {
+            continue;
+        }
+        stmt.execute(params![
+            p.key,
+            p.period_type,
+            p.start.to_string(),
+            p.end.to_string(),
+            p.iso
+        ])
+        .map_err(err)?;
+        // Remembered only after commit would be stricter; a rolled-back period row
+        // is re-inserted harmlessly next time because the insert ignores duplicates.
+        known.insert(p.key);
+    }
+    Ok(())
+}
+
+fn read_stored(key: ValueKey) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<StoredValue> {
+    move |r| {
+        Ok(StoredValue {
+            key,
+            value: r.get(0)?,
+            stored_by: r.get(1)?,
+            created_ms: r.get(2)?,
+            last_updated_ms: r.get(3)?,
+            comment: r.get(4)?,
+            followup: r.get(5)?,
+            deleted: r.get(6)?,
+            version: r.get(7)?,
+        })
+    }
+}
+
+impl SqliteStore {
+    fn next_version(&self) -> i64 {
+        self.version.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// One change inside the open transaction: decide, write, audit. Returns the result
+    /// with the row as it is afterwards.
+    fn apply_change(
+        &self,
+        tx: &Connection,
+        c: &ValueChange<'_>,
+        now_ms: i64,
+    ) -> Result<ChangeResult> {
+        let k = key_params(&c.key);
+        let stored = tx
+            .prepare_cached(sql::GET_VALUE)
+            .map_err(err)?
+            .query_row(k, read_stored(c.key))
+            .optional()
+            .map_err(err)?;
+        let decision = import::decide_change(
+            stored.as_ref().map(|s| Versioned {
+                row: Existing {
+                    value: s.value.as_deref(),
+                    comment: s.comment.as_deref(),
+                    followup: s.followup,
+                    deleted: s.deleted,
+                },
+                version: s.version,
+            }),
+            &c.change,
+            c.rule,
+            c.base_version,
+        );
+        let Some(w) = decision.write else {
+            return Ok(ChangeResult {
+                outcome: decision.outcome,
+                row: stored,
+            });
+        };
+        let version = self.next_version();
+        let stored_by = if w.set_stored_by {
+            Some(c.user.to_owned())
+        } else {
+            stored.as_ref().and_then(|s| s.stored_by.clone())
+        };
+        let created_ms = match (&stored, w.insert) {
+            (Some(s), false) => s.created_ms,
+            _ => now_ms,
+        };
+        if w.insert {
+            tx.prepare_cached(sql::INSERT_VALUE)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        k[0], k[1], k[2], k[3], k[4], w.value, stored_by, now_ms, now_ms,
+                        w.comment, w.followup, w.deleted, version
+                    ])
+                })
+                .map_err(err)?;
+        } else {
+            tx.prepare_cached(sql::OVERWRITE_VALUE)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        w.value, stored_by, now_ms, w.comment, w.followup, w.deleted, version,
+                        k[0], k[1], k[2], k[3], k[4]
+                    ])
+                })
+                .map_err(err)?;
+        }
+        if let Some((kind, value)) = decision.audit {
+            tx.prepare_cached(sql::INSERT_AUDIT)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        k[0],
+                        k[1],
+                        k[2],
+                        k[3],
+                        k[4],
+                        version,
+                        value,
+                        now_ms,
+                        c.user,
+                        kind.name()
+                    ])
+                })
+                .map_err(err)?;
+        }
+        let row = StoredValue {
+            key: c.key,
+            value: w.value.map(str::to_owned),
+            stored_by,
+            created_ms,
+            last_updated_ms: now_ms,
+            comment: w.comment.map(str::to_owned),
+            followup: w.followup,
+            deleted: w.deleted,
+            version,
+        };
+        Ok(ChangeResult {
+            outcome: decision.outcome,
+            row: Some(row),
+        })
+    }
+}
+
 impl ImportTx for SqliteImport<'_> {
     fn ensure_periods(&mut self, periods: &[PeriodRow]) -> Result<()> {
-        let mut known = lock(&self.store.periods);
-        let mut stmt = self.conn.prepare_cached(sql::INSERT_PERIOD).map_err(err)?;
-        for p in periods {
-            if known.contains(&p.key) {
-                continue;
-            }
-            stmt.execute(params![
-                p.key,
-                p.period_type,
-                p.start.to_string(),
-                p.end.to_string(),
-                p.iso
-            ])
-            .map_err(err)?;
-            // Remembered only after commit would be stricter; a rolled-back period row
-            // is re-inserted harmlessly next time because the insert ignores duplicates.
-            known.insert(p.key);
-        }
-        Ok(())
+        insert_periods(&self.conn, &self.store.periods, periods)
     }
 
     fn write_batch(&mut self, batch: &[ValueWrite], out: &mut Vec<Outcome>) -> Result<()> {
@@ -545,6 +676,32 @@ impl DataValueStore for SqliteStore {
         }))
     }
 
+    fn apply_changes(
+        &self,
+        periods: &[PeriodRow],
+        changes: &[ValueChange<'_>],
+        now_ms: i64,
+    ) -> Result<Vec<ChangeResult>> {
+        self.with_writer(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            insert_periods(&tx, &self.periods, periods)?;
+            let mut results = Vec::with_capacity(changes.len());
+            for c in changes {
+                let result = self.apply_change(&tx, c, now_ms)?;
+                let failed = result.outcome.is_failure();
+                results.push(result);
+                if failed {
+                    // Dropping the transaction rolls back what the earlier changes wrote.
+                    return Ok(results);
+                }
+            }
+            tx.commit().map_err(err)?;
+            Ok(results)
+        })
+    }
+
     fn export(
         &self,
         q: &ExportQuery,
@@ -617,21 +774,9 @@ impl DataValueStore for SqliteStore {
 
     fn get_value(&self, key: &ValueKey) -> Result<Option<StoredValue>> {
         self.with_reader(|c| {
-            c.query_row(sql::GET_VALUE, key_params(key), |r| {
-                Ok(StoredValue {
-                    key: *key,
-                    value: r.get(0)?,
-                    stored_by: r.get(1)?,
-                    created_ms: r.get(2)?,
-                    last_updated_ms: r.get(3)?,
-                    comment: r.get(4)?,
-                    followup: r.get(5)?,
-                    deleted: r.get(6)?,
-                    version: r.get(7)?,
-                })
-            })
-            .optional()
-            .map_err(err)
+            c.query_row(sql::GET_VALUE, key_params(key), read_stored(*key))
+                .optional()
+                .map_err(err)
         })
     }
 
@@ -662,6 +807,83 @@ impl DataValueStore for SqliteStore {
                 });
             }
             Ok(out)
+        })
+    }
+
+    fn query_audits(&self, q: &AuditQuery) -> Result<(Vec<AuditRow>, u64)> {
+        let mut filter = String::new();
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut list = |column: &str, items: String, args: &mut Vec<rusqlite::types::Value>| {
+            args.push(items.into());
+            push_list(&mut filter, column, args.len());
+        };
+        if !q.data_elements.is_empty() {
+            list("dataelementid", json_list(&q.data_elements), &mut args);
+        }
+        if !q.periods.is_empty() {
+            list("periodid", json_list(&q.periods), &mut args);
+        }
+        if !q.org_units.is_empty() {
+            list("sourceid", json_list(&q.org_units), &mut args);
+        }
+        if let Some(coc) = q.category_option_combo {
+            list("categoryoptioncomboid", json_list(&[coc]), &mut args);
+        }
+        if let Some(aoc) = q.attribute_option_combo {
+            list("attributeoptioncomboid", json_list(&[aoc]), &mut args);
+        }
+        if !q.audit_types.is_empty() {
+            let names: Vec<String> = q
+                .audit_types
+                .iter()
+                .map(|t| format!("\"{}\"", t.name()))
+                .collect();
+            list("audittype", json_list(&names), &mut args);
+        }
+        let count_sql = format!("{}{filter}", sql::AUDIT_COUNT);
+        let mut select = format!(
+            "{}{filter} order by created desc, version desc",
+            sql::AUDIT_SELECT
+        );
+        let mut page = args.clone();
+        page.push(
+            q.limit
+                .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX))
+                .into(),
+        );
+        page.push(i64::try_from(q.offset).unwrap_or(i64::MAX).into());
+        select.push_str(&format!(
+            " limit ?{} offset ?{}",
+            page.len() - 1,
+            page.len()
+        ));
+        self.with_reader(|c| {
+            let total: i64 = c
+                .query_row(&count_sql, rusqlite::params_from_iter(args.iter()), |r| {
+                    r.get(0)
+                })
+                .map_err(err)?;
+            let mut stmt = c.prepare(&select).map_err(err)?;
+            let mut rows = stmt
+                .query(rusqlite::params_from_iter(page.iter()))
+                .map_err(err)?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().map_err(err)? {
+                let kind: String = r.get(8).map_err(err)?;
+                let audit_type = AuditType::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("audit type {kind}")))?;
+                out.push(AuditRow {
+                    key: read_key(r)?,
+                    value: r.get(5).map_err(err)?,
+                    created_ms: r.get(6).map_err(err)?,
+                    modified_by: r
+                        .get::<_, Option<String>>(7)
+                        .map_err(err)?
+                        .unwrap_or_default(),
+                    audit_type,
+                });
+            }
+            Ok((out, u64::try_from(total).unwrap_or(0)))
         })
     }
 

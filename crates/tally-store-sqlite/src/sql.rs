@@ -39,6 +39,11 @@ pub const AUDITS: &str = "select value, created, modifiedby, audittype from data
       and categoryoptioncomboid = ?4 and attributeoptioncomboid = ?5
     order by version desc";
 pub const COUNT_VALUES: &str = "select count(*) from datavalue";
+/// Bases of the audit query; filters are appended as `and …` clauses.
+pub const AUDIT_SELECT: &str = "select periodid, sourceid, dataelementid,
+    categoryoptioncomboid, attributeoptioncomboid, value, created, modifiedby, audittype
+    from datavalueaudit where 1 = 1";
+pub const AUDIT_COUNT: &str = "select count(*) from datavalueaudit where 1 = 1";
 
 /// Base of the export query; filters are appended as `and …` clauses.
 pub const EXPORT_SELECT: &str = "select periodid, sourceid, dataelementid, categoryoptioncomboid,
@@ -92,6 +97,8 @@ pub const ALL: &[&str] = &[
     GET_VALUE,
     AUDITS,
     COUNT_VALUES,
+    AUDIT_SELECT,
+    AUDIT_COUNT,
     EXPORT_SELECT,
     UPSERT_REGISTRATION,
     GET_REGISTRATION,

@@ -9,12 +9,16 @@
 use std::ops::ControlFlow;
 
 use jiff::civil::date;
-use tally_domain::import::{AuditType, ImportStrategy, Outcome};
+use tally_domain::import::{
+    AuditType, Change, ChangeOutcome, ElementRule, ImportStrategy, Outcome,
+};
 use tally_domain::uid::Uid;
+use tally_domain::value_type::ValueType;
 
 use crate::{
-    DataValueStore, ExportOrder, ExportQuery, JobRecord, JobStore, MetadataStore, PeriodFilter,
-    PeriodRow, Registration, StoreError, StoredValue, ValueKey, ValueWrite, WriteOptions,
+    AuditQuery, ChangeResult, DataValueStore, ExportOrder, ExportQuery, JobRecord, JobStore,
+    MetadataStore, PeriodFilter, PeriodRow, Registration, StoreError, StoredValue, ValueChange,
+    ValueKey, ValueWrite, WriteOptions,
 };
 
 /// What the suite needs from a backend.
@@ -407,6 +411,207 @@ pub fn export_sink_can_stop_early(s: &dyn TestStore) {
     assert_eq!(seen, 3);
 }
 
+const NUMBER: ElementRule = ElementRule {
+    value_type: ValueType::Number,
+    zero_is_significant: false,
+    average: false,
+};
+
+fn save(value: &str) -> Change<'_> {
+    Change::Save {
+        value: Some(Some(value)),
+        comment: None,
+        follow_up: None,
+    }
+}
+
+fn change<'a>(
+    k: ValueKey,
+    change: Change<'a>,
+    base: Option<i64>,
+    user: &'a str,
+) -> ValueChange<'a> {
+    ValueChange {
+        key: k,
+        change,
+        rule: NUMBER,
+        base_version: base,
+        user,
+    }
+}
+
+fn apply(s: &dyn DataValueStore, now: i64, changes: &[ValueChange<'_>]) -> Vec<ChangeResult> {
+    s.apply_changes(&months(), changes, now).unwrap()
+}
+
+pub fn single_changes_create_update_and_delete_with_audits(s: &dyn TestStore) {
+    let k = key(JAN, 10, 1);
+    let r = apply(s, T0, &[change(k, save("5"), None, "admin")]);
+    assert_eq!(r[0].outcome, ChangeOutcome::Created);
+    let row = r[0].row.clone().unwrap();
+    assert_eq!(get(s, k).unwrap(), row, "the result is the stored row");
+    assert_eq!((row.created_ms, row.last_updated_ms), (T0, T0));
+    assert_eq!(row.stored_by.as_deref(), Some("admin"));
+    assert!(s.audits(&k).unwrap().is_empty(), "no audit on create");
+
+    let r = apply(s, T0 + 1, &[change(k, save("6"), None, "john")]);
+    assert_eq!(r[0].outcome, ChangeOutcome::Updated);
+    let row = get(s, k).unwrap();
+    assert_eq!(row.value.as_deref(), Some("6"));
+    assert_eq!(row.created_ms, T0);
+    assert_eq!(row.stored_by.as_deref(), Some("john"));
+
+    let r = apply(s, T0 + 2, &[change(k, Change::Delete, None, "mary")]);
+    assert_eq!(r[0].outcome, ChangeOutcome::Deleted);
+    assert!(get(s, k).unwrap().deleted);
+    let r = apply(s, T0 + 3, &[change(k, save("9"), None, "admin")]);
+    assert_eq!(r[0].outcome, ChangeOutcome::Created, "revived");
+    let audits: Vec<_> = s
+        .audits(&k)
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.audit_type, a.value, a.modified_by))
+        .collect();
+    assert_eq!(
+        audits,
+        vec![
+            (AuditType::Create, Some("9".into()), "admin".into()),
+            (AuditType::Delete, Some("6".into()), "mary".into()),
+            (AuditType::Update, Some("5".into()), "john".into()),
+        ],
+        "newest first"
+    );
+}
+
+pub fn single_changes_replays_are_unchanged_and_keep_the_version(s: &dyn TestStore) {
+    let k = key(JAN, 10, 1);
+    apply(s, T0, &[change(k, save("5"), None, "admin")]);
+    let before = get(s, k).unwrap();
+    let r = apply(
+        s,
+        T0 + 5,
+        &[change(k, save("5"), Some(before.version - 1), "admin")],
+    );
+    assert_eq!(r[0].outcome, ChangeOutcome::Unchanged);
+    assert_eq!(r[0].row.as_ref(), Some(&before));
+    assert_eq!(
+        get(s, k).unwrap(),
+        before,
+        "nothing written, not even lastUpdated"
+    );
+    assert!(s.audits(&k).unwrap().is_empty());
+}
+
+pub fn single_changes_with_a_stale_base_version_write_nothing(s: &dyn TestStore) {
+    let k = key(JAN, 10, 1);
+    let v1 = apply(s, T0, &[change(k, save("5"), Some(0), "admin")])[0]
+        .row
+        .as_ref()
+        .unwrap()
+        .version;
+    let v2 = apply(s, T0 + 1, &[change(k, save("6"), Some(v1), "john")])[0]
+        .row
+        .as_ref()
+        .unwrap()
+        .version;
+    assert!(v2 > v1);
+    let r = apply(s, T0 + 2, &[change(k, save("7"), Some(v1), "mary")]);
+    assert_eq!(r[0].outcome, ChangeOutcome::Stale);
+    let current = r[0].row.clone().unwrap();
+    assert_eq!(current.value.as_deref(), Some("6"));
+    assert_eq!(current.stored_by.as_deref(), Some("john"));
+    assert_eq!(current.version, v2);
+    assert_eq!(get(s, k).unwrap(), current);
+    assert_eq!(s.audits(&k).unwrap().len(), 1, "only john's update");
+    let r = apply(s, T0 + 3, &[change(k, save("7"), Some(0), "mary")]);
+    assert_eq!(r[0].outcome, ChangeOutcome::Stale, "0 means no live value");
+}
+
+pub fn single_changes_are_all_or_nothing(s: &dyn TestStore) {
+    let (a, b) = (key(JAN, 10, 1), key(JAN, 11, 1));
+    apply(s, T0, &[change(a, save("5"), None, "admin")]);
+    let r = apply(
+        s,
+        T0 + 1,
+        &[
+            change(a, Change::FollowUp(true), None, "john"),
+            change(b, Change::FollowUp(true), None, "john"),
+        ],
+    );
+    assert_eq!(
+        r.iter().map(|r| r.outcome).collect::<Vec<_>>(),
+        vec![ChangeOutcome::Updated, ChangeOutcome::Missing]
+    );
+    assert!(!get(s, a).unwrap().followup, "rolled back");
+    let r = apply(
+        s,
+        T0 + 2,
+        &[change(a, Change::FollowUp(true), None, "john")],
+    );
+    assert_eq!(r[0].outcome, ChangeOutcome::Updated);
+    let row = get(s, a).unwrap();
+    assert!(row.followup);
+    assert_eq!(
+        row.stored_by.as_deref(),
+        Some("admin"),
+        "follow-up keeps storedBy"
+    );
+    assert_eq!(row.last_updated_ms, T0 + 2);
+    assert!(s.audits(&a).unwrap().is_empty(), "follow-up is not audited");
+    let r = apply(s, T0 + 3, &[change(b, Change::Delete, None, "john")]);
+    assert_eq!(
+        (r[0].outcome, r[0].row.clone()),
+        (ChangeOutcome::Missing, None)
+    );
+}
+
+pub fn audit_queries_filter_page_and_count(s: &dyn TestStore) {
+    let (a, b, c) = (key(JAN, 10, 1), key(FEB, 10, 1), key(JAN, 11, 2));
+    for (i, k) in [a, b, c].into_iter().enumerate() {
+        let t = T0 + 10 * i as i64;
+        apply(s, t, &[change(k, save("1"), None, "admin")]);
+        apply(s, t + 1, &[change(k, save("2"), None, "john")]);
+        apply(s, t + 2, &[change(k, Change::Delete, None, "mary")]);
+    }
+    let all = |q: AuditQuery| s.query_audits(&q).unwrap();
+    let (rows, total) = all(AuditQuery::default());
+    assert_eq!((rows.len(), total), (6, 6));
+    let times: Vec<_> = rows.iter().map(|r| r.created_ms).collect();
+    let mut sorted = times.clone();
+    sorted.sort_unstable_by(|x, y| y.cmp(x));
+    assert_eq!(times, sorted, "newest first");
+    assert_eq!(rows[0].key, c);
+    assert_eq!(rows[0].audit_type, AuditType::Delete);
+    assert_eq!(rows[0].value.as_deref(), Some("2"));
+    assert_eq!(rows[0].modified_by, "mary");
+    let (rows, total) = all(AuditQuery {
+        periods: vec![JAN],
+        org_units: vec![10],
+        ..AuditQuery::default()
+    });
+    assert_eq!(total, 2);
+    assert!(rows.iter().all(|r| r.key == a));
+    let (rows, total) = all(AuditQuery {
+        data_elements: vec![2],
+        audit_types: vec![AuditType::Update],
+        ..AuditQuery::default()
+    });
+    assert_eq!((rows.len(), total), (1, 1));
+    assert_eq!((rows[0].key, rows[0].audit_type), (c, AuditType::Update));
+    let (rows, total) = all(AuditQuery {
+        offset: 2,
+        limit: Some(3),
+        ..AuditQuery::default()
+    });
+    assert_eq!((rows.len(), total), (3, 6), "a page, and the count of all");
+    let (rows, total) = all(AuditQuery {
+        category_option_combo: Some(1),
+        attribute_option_combo: Some(2),
+        ..AuditQuery::default()
+    });
+    assert_eq!((rows.len(), total), (0, 0));
+}
+
 fn registration(now: i64) -> Registration {
     Registration {
         data_set: 5,
@@ -546,6 +751,11 @@ macro_rules! conformance_tests {
             registrations_are_created_and_updated,
             metadata_ids_are_assigned_once_and_kept_on_update,
             jobs_are_saved_updated_and_listed,
+            single_changes_create_update_and_delete_with_audits,
+            single_changes_replays_are_unchanged_and_keep_the_version,
+            single_changes_with_a_stale_base_version_write_nothing,
+            single_changes_are_all_or_nothing,
+            audit_queries_filter_page_and_count,
         );
     };
     (@each $make:expr; $($name:ident,)*) => {

@@ -19,7 +19,9 @@
 use std::ops::ControlFlow;
 
 use jiff::civil::Date;
-use tally_domain::import::{AuditType, ImportStrategy, Outcome};
+use tally_domain::import::{
+    AuditType, Change, ChangeOutcome, ElementRule, ImportStrategy, Outcome,
+};
 use tally_domain::uid::Uid;
 
 #[cfg(feature = "testkit")]
@@ -163,6 +165,29 @@ impl From<StoredValueRef<'_>> for StoredValue {
     }
 }
 
+/// One single-value change (`/api/dataValues`, follow-up), already validated; the store
+/// decides it with [`tally_domain::import::decide_change`] against the row it reads
+/// inside its write transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueChange<'a> {
+    pub key: ValueKey,
+    pub change: Change<'a>,
+    pub rule: ElementRule,
+    /// The version the client based the change on (`0`: no live value), if it sent one.
+    pub base_version: Option<i64>,
+    /// The current user: `storedBy` of the written row and `modifiedBy` of its audit.
+    pub user: &'a str,
+}
+
+/// The result of one [`ValueChange`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeResult {
+    pub outcome: ChangeOutcome,
+    /// The row as stored after the change (for `Stale`, the current row that made the
+    /// change stale); `None` when there is no row at all.
+    pub row: Option<StoredValue>,
+}
+
 /// One audit row: the previous value for UPDATE and DELETE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRow {
@@ -171,6 +196,21 @@ pub struct AuditRow {
     pub created_ms: i64,
     pub modified_by: String,
     pub audit_type: AuditType,
+}
+
+/// Which audit rows an audit query selects; an empty list matches any.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditQuery {
+    pub data_elements: Vec<u32>,
+    pub periods: Vec<i64>,
+    pub org_units: Vec<u32>,
+    pub category_option_combo: Option<u32>,
+    pub attribute_option_combo: Option<u32>,
+    pub audit_types: Vec<AuditType>,
+    /// Rows to skip (paging).
+    pub offset: u64,
+    /// At most this many rows; `None`: all.
+    pub limit: Option<u64>,
 }
 
 /// Which periods an export selects.
@@ -325,6 +365,25 @@ pub trait DataValueStore: Send + Sync {
     /// Backend failures.
     fn begin_import(&self, options: WriteOptions) -> Result<Box<dyn ImportTx + '_>>;
 
+    /// Applies single-value changes in order, in one durable transaction (committed
+    /// before returning), each decided by [`tally_domain::import::decide_change`]
+    /// against the row as stored at that moment (live or soft-deleted), so a base
+    /// version check cannot race another write. Writes and audits get the store's next
+    /// versions; `now_ms` is their `lastUpdated` (and `created` of new rows). Periods
+    /// are made to exist first.
+    ///
+    /// All or nothing: when a change comes out [`ChangeOutcome::is_failure`] (`Missing`,
+    /// `Stale`), nothing is written and the results stop with that change.
+    ///
+    /// # Errors
+    /// Backend failures; nothing is written then.
+    fn apply_changes(
+        &self,
+        periods: &[PeriodRow],
+        changes: &[ValueChange<'_>],
+        now_ms: i64,
+    ) -> Result<Vec<ChangeResult>>;
+
     /// Streams the values matching `query` into `sink` until it breaks.
     ///
     /// # Errors
@@ -346,6 +405,14 @@ pub trait DataValueStore: Send + Sync {
     /// # Errors
     /// Backend failures.
     fn audits(&self, key: &ValueKey) -> Result<Vec<AuditRow>>;
+
+    /// Audit rows of any keys matching `query`, newest first (by time, then by the
+    /// version of the write that made them), and the number of all matching rows
+    /// (before `offset`/`limit`).
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn query_audits(&self, query: &AuditQuery) -> Result<(Vec<AuditRow>, u64)>;
 
     /// A registration by its key.
     ///

@@ -1,9 +1,11 @@
 //! `/api/system/info`, `/api/me`, `/api/ping`: what clients probe on connect.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
+use tally_domain::metadata::schemas;
+use tally_domain::query::{SelectOptions, parse_fields, select};
 
 use crate::AppState;
 use crate::auth::CurrentUser;
@@ -33,9 +35,15 @@ pub async fn system_info(
     }))
 }
 
-/// `GET /api/me`.
-pub async fn me(CurrentUser(user): CurrentUser) -> impl IntoResponse {
-    axum::Json(json!({
+/// `GET /api/me`. With `fields`, the query engine renders them (nested fields expand
+/// org units, roles and groups: `organisationUnits[id,level,path]`); without, the
+/// shape clients probe on connect.
+pub async fn me(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let base = json!({
         "id": user.uid,
         "username": user.username,
         "name": user.username,
@@ -43,7 +51,40 @@ pub async fn me(CurrentUser(user): CurrentUser) -> impl IntoResponse {
         "organisationUnits": user.capture_org_units.iter().map(|u| json!({"id": u})).collect::<Vec<_>>(),
         "dataViewOrganisationUnits": user.view_units().iter().map(|u| json!({"id": u})).collect::<Vec<_>>(),
         "settings": {},
-    }))
+    });
+    let pairs = crate::api::data_value_sets::form_pairs(query.as_deref().unwrap_or_default());
+    let fields = pairs
+        .iter()
+        .filter(|(k, _)| k == "fields")
+        .map(|(_, v)| v.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    if fields.trim().is_empty() {
+        return Ok(axum::Json(base).into_response());
+    }
+    let fields = parse_fields(&fields).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let Value::Object(mut view) = base else {
+        return Err(ApiError::internal(&"the /api/me view is not an object"));
+    };
+    view.insert("displayName".into(), json!(user.username));
+    if let Some(record) = state.app.users().record_by_id(user.uid) {
+        let refs = |ids: &[tally_domain::uid::Uid]| {
+            Value::Array(ids.iter().map(|id| json!({ "id": id })).collect())
+        };
+        view.insert("firstName".into(), json!(record.first_name));
+        view.insert("surname".into(), json!(record.surname));
+        view.insert("userRoles".into(), refs(&record.user_roles));
+        view.insert("userGroups".into(), refs(&record.user_groups));
+    }
+    let catalog = state.app.catalog();
+    let selected = select(
+        catalog.as_ref(),
+        &schemas::ME,
+        &view,
+        &fields,
+        SelectOptions::default(),
+    );
+    Ok(axum::Json(Value::Object(selected)).into_response())
 }
 
 /// `GET /api/system/tasks/{jobType}/{id}`: notifications, newest first; `[]` when unknown.

@@ -7,18 +7,66 @@ use anyhow::Context as _;
 use tally_core::users::UserRecord;
 use tally_core::{App, Clock};
 use tally_domain::uid::Uid;
+use tally_store_postgres::PgStore;
 use tally_store_sqlite::SqliteStore;
 
-/// `--database PATH` with the `TALLY_DATABASE` environment fallback.
+/// `--database PATH|URL` with the `TALLY_DATABASE` environment fallback.
 #[derive(Debug, clap::Args)]
 pub struct DatabaseArgs {
-    /// SQLite database file (created if missing).
+    /// SQLite database file (created if missing), or a PostgreSQL URL
+    /// (`postgres://user:password@host:port/database`).
     #[arg(long, env = "TALLY_DATABASE", default_value = "./tally.db")]
     pub database: PathBuf,
 }
 
-/// Opens the store and the application state.
+/// The database for messages: the path, or the URL without its password.
+pub fn describe(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    if !tally_store_postgres::is_postgres_url(&s) {
+        return path.display().to_string();
+    }
+    let (scheme, rest) = s.split_once("://").unwrap_or(("postgres", &s));
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = if tail.contains("password=") {
+        tail.split('&')
+            .map(|p| match p.split_once("password=") {
+                Some((before, _)) => format!("{before}password=***"),
+                None => p.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    } else {
+        tail.to_owned()
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// Opens the store and the application state: PostgreSQL for a `postgres://` URL,
+/// else the SQLite file. Async import bodies go next to the SQLite file, or to
+/// `./tally.jobs` with PostgreSQL.
 pub fn open(path: &Path) -> anyhow::Result<Arc<App>> {
+    if let Some(url) = path
+        .to_str()
+        .filter(|s| tally_store_postgres::is_postgres_url(s))
+    {
+        let store = PgStore::open(url)
+            .with_context(|| format!("opening the database {}", describe(path)))?;
+        let jobs = std::env::current_dir()
+            .context("current directory")?
+            .join("tally.jobs");
+        let app = App::open(Arc::new(store), Clock::system())
+            .context("loading metadata")?
+            .with_jobs_dir(jobs);
+        return Ok(Arc::new(app));
+    }
     let store = SqliteStore::open(path)
         .with_context(|| format!("opening the database {}", path.display()))?;
     let mut jobs = path.as_os_str().to_owned();
@@ -75,4 +123,24 @@ pub fn local_admin(app: &App) -> anyhow::Result<tally_core::users::User> {
     app.users().get("admin").context(
         "no user 'admin' in this database (run `tally serve --demo` once, or import users)",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_hide_passwords() {
+        let d = |s: &str| describe(Path::new(s));
+        assert_eq!(d("./tally.db"), "./tally.db");
+        assert_eq!(
+            d("postgres://tally:s3cret@db.local:5432/tally"),
+            "postgres://tally:***@db.local:5432/tally"
+        );
+        assert_eq!(d("postgresql://tally@db/x"), "postgresql://tally@db/x");
+        assert_eq!(
+            d("postgres://db/x?user=a&password=b&sslmode=disable"),
+            "postgres://db/x?user=a&password=***&sslmode=disable"
+        );
+    }
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 
-use super::database::{DatabaseArgs, load_demo, open};
+use super::database::{DatabaseArgs, describe, load_demo, open};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -43,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tracing::info!(
             "tally listening on http://{}/api (database {})",
             listener.local_addr()?,
-            args.db.database.display()
+            describe(&args.db.database)
         );
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
