@@ -193,6 +193,44 @@ fn given(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// The attribute option combo named by a category combo (`cc`) and its options (`cp`),
+/// UIDs, as the single-value, completion and data entry APIs take it: `None` when neither
+/// is given; E2040 when only one is, E1110/E1111 for unknown ones, E2041 when no combo of
+/// `cc` has exactly these options.
+///
+/// # Errors
+/// Those conflicts.
+pub fn attribute_option_combo(
+    snap: &Snapshot,
+    cc: Option<&str>,
+    cp: &[&str],
+) -> Result<Option<CategoryOptionComboId>> {
+    let uid = LookupScheme::Uid;
+    let options: Vec<&str> = cp.iter().filter_map(|o| given(Some(o))).collect();
+    match (given(cc), options.is_empty()) {
+        (None, true) => Ok(None),
+        (Some(cc), false) => {
+            let combo = snap
+                .category_combo_id(uid, cc)
+                .ok_or_else(|| conflict(ErrorCode::E1110, &[cc]))?;
+            let mut ids = Vec::with_capacity(options.len());
+            for o in options {
+                let id = snap
+                    .category_option_id(uid, o)
+                    .ok_or_else(|| conflict(ErrorCode::E1111, &[o]))?;
+                // `cp` is a set in DHIS2: a repeated option counts once.
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            snap.option_combo_for(combo, &ids)
+                .map(Some)
+                .ok_or_else(|| conflict(ErrorCode::E2041, &[]))
+        }
+        _ => Err(conflict(ErrorCode::E2040, &[])),
+    }
+}
+
 fn conflict(code: ErrorCode, args: &[&str]) -> CoreError {
     CoreError::conflict(code, args)
 }
@@ -245,11 +283,7 @@ impl App {
             .and_then(|o| snap.org_unit_id(uid, o))
             .ok_or_else(|| conflict(ErrorCode::E1102, &[ou_text.unwrap_or("null")]))?;
         let ou_uid = ou_text.unwrap_or_default();
-        let roots: Vec<OrgUnitId> = user
-            .capture_org_units
-            .iter()
-            .filter_map(|u| snap.org_unit_id(uid, u.as_str()))
-            .collect();
+        let roots = user.capture_roots(snap);
         if !snap.is_in_any_subtree(ou, &roots) {
             return Err(conflict(ErrorCode::E2020, &[ou_uid]));
         }
@@ -292,36 +326,20 @@ impl App {
         default: CategoryOptionComboId,
     ) -> Result<CategoryOptionComboId> {
         let uid = LookupScheme::Uid;
-        let combo = given(t.attribute_combo.as_deref());
-        let options: Option<Vec<&str>> = t.attribute_options.as_ref().and_then(|o| {
-            let list: Vec<&str> = o.iter().filter_map(|x| given(Some(x))).collect();
-            (!list.is_empty()).then_some(list)
-        });
-        match (combo, options) {
-            (None, None) => match given(t.attribute_option_combo.as_deref()) {
-                Some(a) => snap
-                    .category_option_combo_id(uid, a)
-                    .ok_or_else(|| conflict(ErrorCode::E1103, &[a])),
-                None => Ok(default),
-            },
-            (Some(cc), Some(options)) => {
-                let combo = snap
-                    .category_combo_id(uid, cc)
-                    .ok_or_else(|| conflict(ErrorCode::E1110, &[cc]))?;
-                let mut ids = Vec::with_capacity(options.len());
-                for o in options {
-                    let id = snap
-                        .category_option_id(uid, o)
-                        .ok_or_else(|| conflict(ErrorCode::E1111, &[o]))?;
-                    // `cp` is a set in DHIS2: a repeated option counts once.
-                    if !ids.contains(&id) {
-                        ids.push(id);
-                    }
-                }
-                snap.option_combo_for(combo, &ids)
-                    .ok_or_else(|| conflict(ErrorCode::E2041, &[]))
-            }
-            _ => Err(conflict(ErrorCode::E2040, &[])),
+        let options: Vec<&str> = t
+            .attribute_options
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        if let Some(aoc) = attribute_option_combo(snap, t.attribute_combo.as_deref(), &options)? {
+            return Ok(aoc);
+        }
+        match given(t.attribute_option_combo.as_deref()) {
+            Some(a) => snap
+                .category_option_combo_id(uid, a)
+                .ok_or_else(|| conflict(ErrorCode::E1103, &[a])),
+            None => Ok(default),
         }
     }
 

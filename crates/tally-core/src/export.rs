@@ -312,11 +312,7 @@ impl App {
         elements.dedup();
 
         let ou_scheme = input_lookup(p.input.input_org_unit_id_scheme, general);
-        let roots: Vec<OrgUnitId> = user
-            .view_units()
-            .iter()
-            .filter_map(|u| snap.org_unit_id(LookupScheme::Uid, u.as_str()))
-            .collect();
+        let roots: Vec<OrgUnitId> = user.view_roots(&snap);
         let mut org_units: Vec<OrgUnitId> = Vec::new();
         let mut requested: Vec<OrgUnitId> = Vec::new();
         for o in &p.org_unit {

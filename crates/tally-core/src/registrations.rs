@@ -125,7 +125,7 @@ impl App {
                     &format!("Organisation unit not found or not accessible: `{org_unit}`"),
                 )
             })?;
-        if !snap.is_in_any_subtree(ou, &capture_roots(&snap, user)) {
+        if !snap.is_in_any_subtree(ou, &user.capture_roots(&snap)) {
             return Err(bad(
                 "organisationUnit",
                 &format!("User does not have write access for organisation unit: `{org_unit}`"),
@@ -386,11 +386,7 @@ impl App {
             return Err(conflict("At least one organisation unit must be specified"));
         }
         let snap = self.snapshot();
-        let view_roots: Vec<OrgUnitId> = user
-            .view_units()
-            .iter()
-            .filter_map(|u| snap.org_unit_id(LookupScheme::Uid, u.as_str()))
-            .collect();
+        let view_roots = user.view_roots(&snap);
         let mut data_sets = Vec::new();
         for ds in &q.data_sets {
             data_sets.push(snap.data_set_id(LookupScheme::Uid, ds).ok_or_else(|| {
@@ -450,13 +446,6 @@ impl App {
         }
         Ok(out)
     }
-}
-
-fn capture_roots(snap: &Snapshot, user: &User) -> Vec<OrgUnitId> {
-    user.capture_org_units
-        .iter()
-        .filter_map(|u| snap.org_unit_id(LookupScheme::Uid, u.as_str()))
-        .collect()
 }
 
 fn periods_within(ty: tally_domain::period::PeriodType, start: Date, end: Date) -> Vec<Period> {

@@ -32,6 +32,20 @@ fn unauthorized() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized")
 }
 
+/// 403 unless the user holds `authority` (or `ALL`), with DHIS2's message.
+///
+/// # Errors
+/// The 403.
+pub fn require(user: &User, authority: &str) -> Result<(), ApiError> {
+    if user.has(authority) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "You don't have the proper permissions to access this page.",
+        ))
+    }
+}
+
 /// The error for refused credentials.
 pub fn refused(e: AuthError) -> ApiError {
     match e {

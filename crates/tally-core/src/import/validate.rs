@@ -130,11 +130,7 @@ impl<'a> Validator<'a> {
             None => options.import_strategy,
         };
         let dry_run = header.dry_run.unwrap_or(options.dry_run);
-        let roots = user
-            .capture_org_units
-            .iter()
-            .filter_map(|u| snap.org_unit_id(LookupScheme::Uid, u.as_str()))
-            .collect();
+        let roots = user.capture_roots(snap);
         let today = now.to_zoned(jiff::tz::TimeZone::system()).date();
         Ok(Self {
             snap,

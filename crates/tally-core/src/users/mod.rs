@@ -134,6 +134,25 @@ impl User {
         self.authorities.iter().any(|a| a == "ALL")
     }
 
+    /// Internal ids of the data capture org units (each covers its subtree); units the
+    /// snapshot does not hold are left out.
+    #[must_use]
+    pub fn capture_roots(
+        &self,
+        snap: &tally_domain::metadata::Snapshot,
+    ) -> Vec<tally_domain::metadata::OrgUnitId> {
+        roots(snap, &self.capture_org_units)
+    }
+
+    /// Internal ids of the data view org units (see [`User::view_units`]).
+    #[must_use]
+    pub fn view_roots(
+        &self,
+        snap: &tally_domain::metadata::Snapshot,
+    ) -> Vec<tally_domain::metadata::OrgUnitId> {
+        roots(snap, self.view_units())
+    }
+
     /// Data view org units, falling back to the capture units as DHIS2 does.
     #[must_use]
     pub fn view_units(&self) -> &[Uid] {
@@ -171,6 +190,16 @@ impl User {
             view_org_units: r.data_view_organisation_units.clone(),
         }
     }
+}
+
+fn roots(
+    snap: &tally_domain::metadata::Snapshot,
+    units: &[Uid],
+) -> Vec<tally_domain::metadata::OrgUnitId> {
+    units
+        .iter()
+        .filter_map(|u| snap.org_unit_id(tally_domain::metadata::LookupScheme::Uid, u.as_str()))
+        .collect()
 }
 
 /// The users, indexed by username, with a cache of verified credentials.

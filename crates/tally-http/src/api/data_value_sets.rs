@@ -99,11 +99,7 @@ pub async fn import_data_value_sets(
     CurrentUser(user): CurrentUser,
     req: Request,
 ) -> Result<Response, ApiError> {
-    if !user.has("F_DATAVALUE_ADD") {
-        return Err(ApiError::forbidden(
-            "You don't have the proper permissions to access this page.",
-        ));
-    }
+    crate::auth::require(&user, "F_DATAVALUE_ADD")?;
     let path = req
         .extensions()
         .get::<ApiPath>()

@@ -20,7 +20,7 @@ use tally_core::data_value::{FollowUpRequest, SaveRequest, ValueRef, Written};
 use tally_core::users::User;
 
 use crate::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, require};
 use crate::error::ApiError;
 use crate::web_message::WebMessage;
 
@@ -34,10 +34,6 @@ const MAX_BODY: usize = 1 << 20;
 pub const VERSION_CONFLICT: &str = "VERSION_CONFLICT";
 
 const NO_STORE: &str = "no-cache, no-store, max-age=0, must-revalidate";
-
-fn forbidden() -> ApiError {
-    ApiError::forbidden("You don't have the proper permissions to access this page.")
-}
 
 /// Request parameters, first occurrence wins (query before form, as servlet
 /// containers list them).
@@ -359,9 +355,7 @@ pub async fn save_data_value(
     CurrentUser(user): CurrentUser,
     req: Request,
 ) -> Result<Response, ApiError> {
-    if !user.has("F_DATAVALUE_ADD") {
-        return Err(forbidden());
-    }
+    require(&user, "F_DATAVALUE_ADD")?;
     let request = save_request(req, &state).await?;
     let app = state.app.clone();
     let result = blocking(move || app.save_data_value(&request, &user)).await?;
@@ -390,9 +384,7 @@ pub async fn delete_data_value(
     CurrentUser(user): CurrentUser,
     req: Request,
 ) -> Result<Response, ApiError> {
-    if !user.has("F_DATAVALUE_ADD") {
-        return Err(forbidden());
-    }
+    require(&user, "F_DATAVALUE_ADD")?;
     let p = Params(query_params(&req));
     let target = p.target();
     // Bound as DHIS2 binds it (400 when not a boolean); see `App::delete_data_value`.

@@ -16,11 +16,7 @@ pub async fn import_metadata(
     CurrentUser(user): CurrentUser,
     body: String,
 ) -> Result<Response, ApiError> {
-    if !user.has("F_METADATA_IMPORT") {
-        return Err(ApiError::forbidden(
-            "You don't have the proper permissions to access this page.",
-        ));
-    }
+    crate::auth::require(&user, "F_METADATA_IMPORT")?;
     let app = state.app.clone();
     let report = tokio::task::spawn_blocking(move || app.import_metadata(&body))
         .await

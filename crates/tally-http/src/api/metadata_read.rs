@@ -415,11 +415,7 @@ pub async fn export_metadata(
     CurrentUser(user): CurrentUser,
     req: Request,
 ) -> Result<Response, ApiError> {
-    if !user.has("F_METADATA_EXPORT") {
-        return Err(ApiError::forbidden(
-            "You don't have the proper permissions to access this page.",
-        ));
-    }
+    crate::auth::require(&user, "F_METADATA_EXPORT")?;
     let path = req
         .extensions()
         .get::<ApiPath>()

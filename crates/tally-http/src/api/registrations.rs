@@ -5,8 +5,8 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use tally_core::data_value::attribute_option_combo;
 use tally_core::registrations::{RegistrationInput, RegistrationQuery};
-use tally_core::users::User;
 use tally_domain::metadata::{CategoryOptionComboId, LookupScheme};
 
 use crate::AppState;
@@ -21,16 +21,6 @@ fn conflict(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, message)
 }
 
-fn need_add(user: &User) -> Result<(), ApiError> {
-    if user.has("F_DATAVALUE_ADD") {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "You don't have the proper permissions to access this page.",
-        ))
-    }
-}
-
 async fn json_body<T: serde::de::DeserializeOwned>(req: Request) -> Result<T, ApiError> {
     let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
         .await
@@ -38,39 +28,15 @@ async fn json_body<T: serde::de::DeserializeOwned>(req: Request) -> Result<T, Ap
     serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("Invalid JSON: {e}")))
 }
 
-/// The attribute option combo of `cc` + `cp` (options separated by `;`); `None` when
-/// neither is given.
+/// The attribute option combo of `cc` + `cp` (options separated by `;`), through the
+/// core's resolver shared with `/api/dataValues`.
 fn attribute_combo(
     state: &AppState,
     cc: Option<&str>,
     cp: Option<&str>,
 ) -> Result<Option<CategoryOptionComboId>, ApiError> {
-    let (cc, cp) = (
-        cc.map(str::trim).filter(|s| !s.is_empty()),
-        cp.map(str::trim).filter(|s| !s.is_empty()),
-    );
-    let (Some(cc), Some(cp)) = (cc, cp) else {
-        if cc.is_some() || cp.is_some() {
-            return Err(conflict(
-                "Both category combo and category options must be specified",
-            ));
-        }
-        return Ok(None);
-    };
-    let snap = state.app.snapshot();
-    let combo = snap
-        .category_combo_id(LookupScheme::Uid, cc)
-        .ok_or_else(|| conflict(format!("Illegal category combo identifier: {cc}")))?;
-    let mut options = Vec::new();
-    for o in cp.split(';') {
-        options.push(
-            snap.category_option_id(LookupScheme::Uid, o.trim())
-                .ok_or_else(|| conflict(format!("Illegal category option identifier: {o}")))?,
-        );
-    }
-    snap.option_combo_for(combo, &options)
-        .map(Some)
-        .ok_or_else(|| conflict("Attribute option combo does not exist for given category combo and category options"))
+    let options: Vec<&str> = cp.map(|p| p.split(';').collect()).unwrap_or_default();
+    Ok(attribute_option_combo(&state.app.snapshot(), cc, &options)?)
 }
 
 #[derive(Deserialize)]
@@ -86,7 +52,7 @@ pub async fn import(
     CurrentUser(user): CurrentUser,
     req: Request,
 ) -> Result<Response, ApiError> {
-    need_add(&user)?;
+    crate::auth::require(&user, "F_DATAVALUE_ADD")?;
     let path = req
         .extensions()
         .get::<ApiPath>()
@@ -156,7 +122,7 @@ pub async fn delete(
     CurrentUser(user): CurrentUser,
     req: Request,
 ) -> Result<Response, ApiError> {
-    need_add(&user)?;
+    crate::auth::require(&user, "F_DATAVALUE_ADD")?;
     let pairs = form_pairs(req.uri().query().unwrap_or(""));
     let get = |name: &str| {
         pairs
@@ -227,7 +193,7 @@ pub async fn data_set_completion(
     CurrentUser(user): CurrentUser,
     req: Request,
 ) -> Result<Response, ApiError> {
-    need_add(&user)?;
+    crate::auth::require(&user, "F_DATAVALUE_ADD")?;
     let body: CompletionBody = json_body(req).await?;
     let aoc = match &body.attribute {
         Some(a) if a.combo.is_some() || !a.options.is_empty() => {
