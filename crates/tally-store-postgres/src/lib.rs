@@ -44,9 +44,10 @@ use std::time::Duration;
 use tally_domain::import::{self, AuditType, Existing, Incoming, Outcome, Versioned, Write};
 use tally_domain::uid::Uid;
 use tally_store::{
-    AuditQuery, AuditRow, ChangeResult, DataValueStore, ExportQuery, ImportTx, JobRecord, JobStore,
-    MetadataRecord, MetadataStore, PeriodRow, Registration, Result, StoreError, StoredValue,
-    StoredValueRef, ValueChange, ValueKey, ValueWrite, WriteOptions,
+    AuditQuery, AuditRow, ChangeResult, DataEntryStore, DataValueStore, ExportQuery, ImportTx,
+    JobRecord, JobStore, LockException, MetadataRecord, MetadataStore, MinMaxValue, PeriodRow,
+    Registration, Result, StoreError, StoredValue, StoredValueRef, ValueChange, ValueKey,
+    ValueWrite, WriteOptions,
 };
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
@@ -59,7 +60,10 @@ use bytes::Bytes;
 use crate::pool::{Param, Pool, Pooled, copy_in};
 
 /// Migrations, in order. Index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/V001__init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/V001__init.sql"),
+    include_str!("../migrations/V002__data_entry.sql"),
+];
 
 /// Connections a store opens at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
@@ -1100,6 +1104,129 @@ impl DataValueStore for PgStore {
         let rows = self.pool.get()?.query(sql::COUNT_VALUES, Vec::new())?;
         let n: i64 = rows.first().map(|r| col(r, 0)).transpose()?.unwrap_or(0);
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+impl DataEntryStore for PgStore {
+    fn lock_exceptions(&self) -> Result<Vec<LockException>> {
+        let rows = self.pool.get()?.query(sql::LOCK_EXCEPTIONS, Vec::new())?;
+        rows.iter()
+            .map(|r| {
+                Ok(LockException {
+                    data_set: id(r, 0)?,
+                    period: col(r, 1)?,
+                    org_unit: id(r, 2)?,
+                    created_ms: col(r, 3)?,
+                    created_by: col(r, 4)?,
+                })
+            })
+            .collect()
+    }
+
+    fn add_lock_exceptions(&self, exceptions: &[LockException]) -> Result<()> {
+        let mut conn = self.pool.get()?;
+        conn.batch("begin")?;
+        conn.in_transaction = true;
+        for e in exceptions {
+            conn.execute(
+                sql::INSERT_LOCK_EXCEPTION,
+                vec![
+                    Box::new(i64::from(e.data_set)),
+                    Box::new(e.period),
+                    Box::new(i64::from(e.org_unit)),
+                    Box::new(e.created_ms),
+                    Box::new(e.created_by.clone()),
+                ],
+            )?;
+        }
+        conn.batch("commit")?;
+        conn.in_transaction = false;
+        Ok(())
+    }
+
+    fn delete_lock_exceptions(
+        &self,
+        data_set: u32,
+        period: Option<i64>,
+        org_units: &[u32],
+    ) -> Result<u64> {
+        let mut conn = self.pool.get()?;
+        conn.batch("begin")?;
+        conn.in_transaction = true;
+        let units: Vec<Option<i64>> = if org_units.is_empty() {
+            vec![None]
+        } else {
+            org_units.iter().map(|o| Some(i64::from(*o))).collect()
+        };
+        let mut n = 0;
+        for unit in units {
+            n += conn.execute(
+                sql::DELETE_LOCK_EXCEPTIONS,
+                vec![
+                    Box::new(i64::from(data_set)),
+                    Box::new(period),
+                    Box::new(unit),
+                ],
+            )?;
+        }
+        conn.batch("commit")?;
+        conn.in_transaction = false;
+        Ok(n)
+    }
+
+    fn min_max_values(&self, org_unit: u32, data_elements: &[u32]) -> Result<Vec<MinMaxValue>> {
+        let rows = self.pool.get()?.query(
+            sql::MIN_MAX_OF_ORG_UNIT,
+            vec![Box::new(i64::from(org_unit))],
+        )?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let data_element = id(r, 0)?;
+            if !data_elements.is_empty() && !data_elements.contains(&data_element) {
+                continue;
+            }
+            out.push(MinMaxValue {
+                data_element,
+                org_unit,
+                category_option_combo: id(r, 1)?,
+                min_value: col(r, 2)?,
+                max_value: col(r, 3)?,
+                generated: col(r, 4)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn save_min_max_value(&self, v: &MinMaxValue) -> Result<()> {
+        self.pool.get()?.execute(
+            sql::UPSERT_MIN_MAX,
+            vec![
+                Box::new(i64::from(v.org_unit)),
+                Box::new(i64::from(v.data_element)),
+                Box::new(i64::from(v.category_option_combo)),
+                Box::new(v.min_value),
+                Box::new(v.max_value),
+                Box::new(v.generated),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_min_max_value(
+        &self,
+        data_element: u32,
+        org_unit: u32,
+        category_option_combo: u32,
+    ) -> Result<bool> {
+        let n = self.pool.get()?.execute(
+            sql::DELETE_MIN_MAX,
+            vec![
+                Box::new(i64::from(org_unit)),
+                Box::new(i64::from(data_element)),
+                Box::new(i64::from(category_option_combo)),
+            ],
+        )?;
+        Ok(n > 0)
     }
 }
 

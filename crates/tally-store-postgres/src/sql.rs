@@ -148,6 +148,26 @@ pub const GET_REGISTRATION: &str = "select date, storedby, created, lastupdated,
     completed from completedatasetregistration
     where datasetid = $1 and periodid = $2 and sourceid = $3 and attributeoptioncomboid = $4";
 
+pub const LOCK_EXCEPTIONS: &str = "select datasetid, periodid, sourceid, created, createdby
+    from lockexception order by datasetid, periodid, sourceid";
+pub const INSERT_LOCK_EXCEPTION: &str = "insert into lockexception (datasetid, periodid,
+    sourceid, created, createdby) values ($1, $2, $3, $4, $5)
+    on conflict (datasetid, periodid, sourceid) do nothing";
+/// `$2` (period) and `$3` (org unit) null match any.
+pub const DELETE_LOCK_EXCEPTIONS: &str = "delete from lockexception where datasetid = $1
+    and ($2::bigint is null or periodid = $2) and ($3::bigint is null or sourceid = $3)";
+pub const MIN_MAX_OF_ORG_UNIT: &str = "select dataelementid, categoryoptioncomboid,
+    minimumvalue, maximumvalue, generated from minmaxdataelement where sourceid = $1
+    order by dataelementid, categoryoptioncomboid";
+pub const UPSERT_MIN_MAX: &str = "insert into minmaxdataelement (sourceid, dataelementid,
+    categoryoptioncomboid, minimumvalue, maximumvalue, generated)
+    values ($1, $2, $3, $4, $5, $6)
+    on conflict (sourceid, dataelementid, categoryoptioncomboid) do update set
+      minimumvalue = excluded.minimumvalue, maximumvalue = excluded.maximumvalue,
+      generated = excluded.generated";
+pub const DELETE_MIN_MAX: &str = "delete from minmaxdataelement
+    where sourceid = $1 and dataelementid = $2 and categoryoptioncomboid = $3";
+
 pub const LOAD_METADATA: &str = "select id, kind, uid, body from metadata_object order by id";
 /// Creates or updates objects by `(kind, uid)` in one statement (input without
 /// duplicates). Existing objects are updated in place, so ids are drawn from the identity
@@ -217,6 +237,12 @@ pub const ALL: &[&str] = &[
     GET_JOB,
     JOBS_OF_TYPE,
     UNFINISHED_JOBS,
+    LOCK_EXCEPTIONS,
+    INSERT_LOCK_EXCEPTION,
+    DELETE_LOCK_EXCEPTIONS,
+    MIN_MAX_OF_ORG_UNIT,
+    UPSERT_MIN_MAX,
+    DELETE_MIN_MAX,
 ];
 
 /// A parameter of a query assembled at run time, in order.

@@ -23,10 +23,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tally_domain::import::{self, AuditType, Existing, Incoming, Outcome, Versioned, Write};
 use tally_domain::uid::Uid;
 use tally_store::{
-    AuditQuery, AuditRow, ChangeResult, DataValueStore, ExportOrder, ExportQuery, ImportTx,
-    JobRecord, JobStore, MetadataRecord, MetadataStore, PeriodFilter, PeriodRow, Registration,
-    Result, StoreError, StoredValue, StoredValueRef, ValueChange, ValueKey, ValueWrite,
-    WriteOptions,
+    AuditQuery, AuditRow, ChangeResult, DataEntryStore, DataValueStore, ExportOrder, ExportQuery,
+    ImportTx, JobRecord, JobStore, LockException, MetadataRecord, MetadataStore, MinMaxValue,
+    PeriodFilter, PeriodRow, Registration, Result, StoreError, StoredValue, StoredValueRef,
+    ValueChange, ValueKey, ValueWrite, WriteOptions,
 };
 
 /// Migrations, in order. Index + 1 is the schema version.
@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/V001__init.sql"),
     include_str!("../migrations/V002__jobs.sql"),
     include_str!("../migrations/V003__audit_clustered.sql"),
+    include_str!("../migrations/V004__data_entry.sql"),
 ];
 
 /// Reader connections kept open for exports and reads.
@@ -924,6 +925,139 @@ impl DataValueStore for SqliteStore {
                 .query_row(sql::COUNT_VALUES, [], |r| r.get(0))
                 .map_err(err)?;
             Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+}
+
+fn id_col(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u32> {
+    let v: i64 = r.get(i)?;
+    u32::try_from(v).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(i, v))
+}
+
+impl DataEntryStore for SqliteStore {
+    fn lock_exceptions(&self) -> Result<Vec<LockException>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(sql::LOCK_EXCEPTIONS).map_err(err)?;
+            stmt.query_map([], |r| {
+                Ok(LockException {
+                    data_set: id_col(r, 0)?,
+                    period: r.get(1)?,
+                    org_unit: id_col(r, 2)?,
+                    created_ms: r.get(3)?,
+                    created_by: r.get(4)?,
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(err)
+        })
+    }
+
+    fn add_lock_exceptions(&self, exceptions: &[LockException]) -> Result<()> {
+        self.with_writer(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            {
+                let mut insert = tx.prepare_cached(sql::INSERT_LOCK_EXCEPTION).map_err(err)?;
+                for e in exceptions {
+                    insert
+                        .execute(params![
+                            e.data_set,
+                            e.period,
+                            e.org_unit,
+                            e.created_ms,
+                            e.created_by
+                        ])
+                        .map_err(err)?;
+                }
+            }
+            tx.commit().map_err(err)
+        })
+    }
+
+    fn delete_lock_exceptions(
+        &self,
+        data_set: u32,
+        period: Option<i64>,
+        org_units: &[u32],
+    ) -> Result<u64> {
+        self.with_writer(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let units: Vec<Option<u32>> = if org_units.is_empty() {
+                vec![None]
+            } else {
+                org_units.iter().copied().map(Some).collect()
+            };
+            let mut n = 0;
+            {
+                let mut delete = tx
+                    .prepare_cached(sql::DELETE_LOCK_EXCEPTIONS)
+                    .map_err(err)?;
+                for unit in units {
+                    n += delete
+                        .execute(params![data_set, period, unit])
+                        .map_err(err)?;
+                }
+            }
+            tx.commit().map_err(err)?;
+            Ok(n as u64)
+        })
+    }
+
+    fn min_max_values(&self, org_unit: u32, data_elements: &[u32]) -> Result<Vec<MinMaxValue>> {
+        let all: Vec<MinMaxValue> = self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(sql::MIN_MAX_OF_ORG_UNIT).map_err(err)?;
+            stmt.query_map(params![org_unit], |r| {
+                Ok(MinMaxValue {
+                    data_element: id_col(r, 0)?,
+                    org_unit,
+                    category_option_combo: id_col(r, 1)?,
+                    min_value: r.get(2)?,
+                    max_value: r.get(3)?,
+                    generated: r.get(4)?,
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(err)
+        })?;
+        Ok(all
+            .into_iter()
+            .filter(|m| data_elements.is_empty() || data_elements.contains(&m.data_element))
+            .collect())
+    }
+
+    fn save_min_max_value(&self, v: &MinMaxValue) -> Result<()> {
+        self.with_writer(|conn| {
+            conn.prepare_cached(sql::UPSERT_MIN_MAX)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        v.org_unit,
+                        v.data_element,
+                        v.category_option_combo,
+                        v.min_value,
+                        v.max_value,
+                        v.generated
+                    ])
+                })
+                .map_err(err)?;
+            Ok(())
+        })
+    }
+
+    fn delete_min_max_value(
+        &self,
+        data_element: u32,
+        org_unit: u32,
+        category_option_combo: u32,
+    ) -> Result<bool> {
+        self.with_writer(|conn| {
+            let n = conn
+                .prepare_cached(sql::DELETE_MIN_MAX)
+                .and_then(|mut s| s.execute(params![org_unit, data_element, category_option_combo]))
+                .map_err(err)?;
+            Ok(n > 0)
         })
     }
 }

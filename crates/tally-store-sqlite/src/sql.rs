@@ -83,6 +83,26 @@ pub const UNFINISHED_JOBS: &str = "select id, jobtype, status, created, updated,
     bodypath, notifications, summary from job where status not in ('COMPLETED', 'FAILED')
     order by created";
 
+pub const LOCK_EXCEPTIONS: &str = "select datasetid, periodid, sourceid, created, createdby
+    from lockexception order by datasetid, periodid, sourceid";
+pub const INSERT_LOCK_EXCEPTION: &str = "insert into lockexception (datasetid, periodid,
+    sourceid, created, createdby) values (?1, ?2, ?3, ?4, ?5)
+    on conflict (datasetid, periodid, sourceid) do nothing";
+/// `?2` (period) and `?3` (org unit) null match any.
+pub const DELETE_LOCK_EXCEPTIONS: &str = "delete from lockexception where datasetid = ?1
+    and (?2 is null or periodid = ?2) and (?3 is null or sourceid = ?3)";
+pub const MIN_MAX_OF_ORG_UNIT: &str = "select dataelementid, categoryoptioncomboid,
+    minimumvalue, maximumvalue, generated from minmaxdataelement where sourceid = ?1
+    order by dataelementid, categoryoptioncomboid";
+pub const UPSERT_MIN_MAX: &str = "insert into minmaxdataelement (sourceid, dataelementid,
+    categoryoptioncomboid, minimumvalue, maximumvalue, generated)
+    values (?1, ?2, ?3, ?4, ?5, ?6)
+    on conflict (sourceid, dataelementid, categoryoptioncomboid) do update set
+      minimumvalue = excluded.minimumvalue, maximumvalue = excluded.maximumvalue,
+      generated = excluded.generated";
+pub const DELETE_MIN_MAX: &str = "delete from minmaxdataelement
+    where sourceid = ?1 and dataelementid = ?2 and categoryoptioncomboid = ?3";
+
 /// Statements with fixed text, for the prepare-everything test.
 pub const ALL: &[&str] = &[
     MAX_MIGRATION,
@@ -109,4 +129,10 @@ pub const ALL: &[&str] = &[
     GET_JOB,
     JOBS_OF_TYPE,
     UNFINISHED_JOBS,
+    LOCK_EXCEPTIONS,
+    INSERT_LOCK_EXCEPTION,
+    DELETE_LOCK_EXCEPTIONS,
+    MIN_MAX_OF_ORG_UNIT,
+    UPSERT_MIN_MAX,
+    DELETE_MIN_MAX,
 ];

@@ -22,8 +22,8 @@ use crate::{
 };
 
 /// What the suite needs from a backend.
-pub trait TestStore: DataValueStore + MetadataStore + JobStore {}
-impl<T: DataValueStore + MetadataStore + JobStore> TestStore for T {}
+pub trait TestStore: DataValueStore + MetadataStore + JobStore + crate::DataEntryStore {}
+impl<T: DataValueStore + MetadataStore + JobStore + crate::DataEntryStore> TestStore for T {}
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -729,6 +729,83 @@ pub fn jobs_are_saved_updated_and_listed(s: &dyn TestStore) {
     assert!(s.jobs("OTHER").unwrap().is_empty());
 }
 
+/// Lock exceptions: added once per key (a repeat keeps the first row), listed in key
+/// order, deleted by data set with an optional period and org units.
+pub fn lock_exceptions_are_added_listed_and_deleted(s: &dyn TestStore) {
+    use crate::LockException;
+    let le = |data_set: u32, period: i64, org_unit: u32, by: &str| LockException {
+        data_set,
+        period,
+        org_unit,
+        created_ms: T0,
+        created_by: by.into(),
+    };
+    assert!(s.lock_exceptions().unwrap().is_empty());
+    s.add_lock_exceptions(&[le(2, 720_240_201, 7, "a"), le(1, 720_240_101, 8, "a")])
+        .unwrap();
+    s.add_lock_exceptions(&[le(1, 720_240_101, 8, "b"), le(1, 720_240_101, 7, "a")])
+        .unwrap();
+    let all = s.lock_exceptions().unwrap();
+    assert_eq!(
+        all,
+        vec![
+            le(1, 720_240_101, 7, "a"),
+            le(1, 720_240_101, 8, "a"),
+            le(2, 720_240_201, 7, "a"),
+        ]
+    );
+    assert_eq!(
+        s.delete_lock_exceptions(1, Some(720_240_201), &[]).unwrap(),
+        0
+    );
+    assert_eq!(
+        s.delete_lock_exceptions(1, Some(720_240_101), &[8])
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.lock_exceptions().unwrap().len(), 2);
+    s.add_lock_exceptions(&[le(1, 720_240_201, 9, "a")])
+        .unwrap();
+    assert_eq!(s.delete_lock_exceptions(1, None, &[]).unwrap(), 2);
+    assert_eq!(
+        s.lock_exceptions().unwrap(),
+        vec![le(2, 720_240_201, 7, "a")]
+    );
+}
+
+/// Min-max ranges: created, replaced on the same key, read per org unit (optionally
+/// for some data elements), deleted by key.
+pub fn min_max_values_are_saved_read_and_deleted(s: &dyn TestStore) {
+    use crate::MinMaxValue;
+    let mm = |de: u32, ou: u32, coc: u32, min: i64, max: i64| MinMaxValue {
+        data_element: de,
+        org_unit: ou,
+        category_option_combo: coc,
+        min_value: min,
+        max_value: max,
+        generated: false,
+    };
+    assert!(s.min_max_values(5, &[]).unwrap().is_empty());
+    s.save_min_max_value(&mm(3, 5, 2, 1, 10)).unwrap();
+    s.save_min_max_value(&mm(3, 5, 1, -4, 4)).unwrap();
+    s.save_min_max_value(&mm(4, 5, 1, 0, 100)).unwrap();
+    s.save_min_max_value(&mm(3, 6, 1, 0, 1)).unwrap();
+    let replaced = MinMaxValue {
+        generated: true,
+        ..mm(4, 5, 1, 5, 50)
+    };
+    s.save_min_max_value(&replaced).unwrap();
+    assert_eq!(
+        s.min_max_values(5, &[]).unwrap(),
+        vec![mm(3, 5, 1, -4, 4), mm(3, 5, 2, 1, 10), replaced.clone()]
+    );
+    assert_eq!(s.min_max_values(5, &[4]).unwrap(), vec![replaced]);
+    assert!(s.delete_min_max_value(3, 5, 2).unwrap());
+    assert!(!s.delete_min_max_value(3, 5, 2).unwrap());
+    assert_eq!(s.min_max_values(5, &[3]).unwrap(), vec![mm(3, 5, 1, -4, 4)]);
+    assert_eq!(s.min_max_values(6, &[]).unwrap(), vec![mm(3, 6, 1, 0, 1)]);
+}
+
 /// Expands to one `#[test]` per conformance check. `$make` is an expression giving
 /// `(guard, store)`: a fresh, empty store and whatever must outlive it (a temp dir, a
 /// database schema); it is evaluated once per test.
@@ -756,6 +833,8 @@ macro_rules! conformance_tests {
             single_changes_with_a_stale_base_version_write_nothing,
             single_changes_are_all_or_nothing,
             audit_queries_filter_page_and_count,
+            lock_exceptions_are_added_listed_and_deleted,
+            min_max_values_are_saved_read_and_deleted,
         );
     };
     (@each $make:expr; $($name:ident,)*) => {

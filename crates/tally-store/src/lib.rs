@@ -432,3 +432,79 @@ pub trait DataValueStore: Send + Sync {
     /// Backend failures.
     fn count_values(&self) -> Result<u64>;
 }
+
+/// A lock exception (DHIS2 `LockException`): data of one data set for one org unit and
+/// period may be written after the set's expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockException {
+    pub data_set: u32,
+    /// See [`PeriodRow::key`].
+    pub period: i64,
+    pub org_unit: u32,
+    pub created_ms: i64,
+    pub created_by: String,
+}
+
+/// The min-max range of one data element, org unit and COC (DHIS2
+/// `MinMaxDataElement`), shown and checked by data entry clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinMaxValue {
+    pub data_element: u32,
+    pub org_unit: u32,
+    pub category_option_combo: u32,
+    pub min_value: i64,
+    pub max_value: i64,
+    /// Computed by the system (DHIS2's min-max generation) rather than set by a user.
+    pub generated: bool,
+}
+
+/// The data entry tables: lock exceptions and min-max ranges.
+pub trait DataEntryStore: Send + Sync {
+    /// Every lock exception, ordered by data set, period, org unit.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn lock_exceptions(&self) -> Result<Vec<LockException>>;
+
+    /// Creates lock exceptions in one transaction; an existing key keeps its row.
+    ///
+    /// # Errors
+    /// Backend failures; nothing is written then.
+    fn add_lock_exceptions(&self, exceptions: &[LockException]) -> Result<()>;
+
+    /// Removes the lock exceptions of a data set: for `period` only (all periods when
+    /// `None`), for these org units only (all when empty). Returns how many went.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn delete_lock_exceptions(
+        &self,
+        data_set: u32,
+        period: Option<i64>,
+        org_units: &[u32],
+    ) -> Result<u64>;
+
+    /// The min-max ranges of one org unit for these data elements (all when empty),
+    /// ordered by data element, then COC.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn min_max_values(&self, org_unit: u32, data_elements: &[u32]) -> Result<Vec<MinMaxValue>>;
+
+    /// Creates or replaces the range of a (data element, org unit, COC).
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn save_min_max_value(&self, value: &MinMaxValue) -> Result<()>;
+
+    /// Removes the range of a (data element, org unit, COC); whether there was one.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn delete_min_max_value(
+        &self,
+        data_element: u32,
+        org_unit: u32,
+        category_option_combo: u32,
+    ) -> Result<bool>;
+}
