@@ -7,7 +7,7 @@ use tally_domain::metadata::{
     Catalog, ImportReport, MergeOptions, MetadataObject, MetadataSet, Snapshot, merge,
     parse_metadata_document,
 };
-use tally_store::{DataValueStore, JobStore, MetadataStore};
+use tally_store::{DataEntryStore, DataValueStore, JobStore, MetadataStore};
 
 use crate::error::{CoreError, Result};
 use crate::users::metadata::{AccessChanges, merge_access};
@@ -16,15 +16,18 @@ use crate::users::throttle::Throttle;
 use crate::users::tokens::TokenRecord;
 use crate::users::{UserDirectory, UserGroup, UserRecord, UserRole, Users};
 
-/// A store that holds data values, metadata and jobs.
-pub trait Store: DataValueStore + MetadataStore + JobStore {}
-impl<T: DataValueStore + MetadataStore + JobStore> Store for T {}
+/// A store that holds data values, metadata, jobs and the data entry tables.
+pub trait Store: DataValueStore + MetadataStore + JobStore + DataEntryStore {}
+impl<T: DataValueStore + MetadataStore + JobStore + DataEntryStore> Store for T {}
 
 /// Metadata object kinds under which users, roles, groups and tokens are stored.
 pub(crate) const USERS: &str = "users";
 pub(crate) const USER_ROLES: &str = "userRoles";
 pub(crate) const USER_GROUPS: &str = "userGroups";
 pub(crate) const API_TOKENS: &str = "apiTokens";
+/// Custom data entry forms (`dataEntryForms` of a metadata document), kept beside the
+/// metadata model: only the data entry API reads them.
+pub(crate) const DATA_ENTRY_FORMS: &str = "dataEntryForms";
 
 /// Tokens by key digest.
 pub(crate) type Tokens = Arc<std::collections::HashMap<String, TokenRecord>>;
@@ -83,6 +86,10 @@ pub struct App {
     pub(crate) clock: Clock,
     /// Where async import bodies wait for their job.
     pub(crate) jobs_dir: std::path::PathBuf,
+    /// Lock exceptions as `(data set, period key, org unit)`, read by every locking check.
+    pub(crate) lock_exceptions: RwLock<crate::data_entry::LockExceptionSet>,
+    /// Custom data entry forms by UID.
+    pub(crate) forms: RwLock<crate::data_entry::Forms>,
 }
 
 pub(crate) fn lock_err<T>(_: T) -> CoreError {
@@ -99,6 +106,7 @@ impl App {
         let mut objects = Vec::new();
         let (mut users, mut roles, mut groups) = (Vec::new(), Vec::new(), Vec::new());
         let mut tokens = std::collections::HashMap::new();
+        let mut forms = std::collections::HashMap::new();
         for r in records {
             if r.kind == USERS {
                 users.push(decode::<UserRecord>(&r)?);
@@ -106,6 +114,9 @@ impl App {
                 roles.push(decode::<UserRole>(&r)?);
             } else if r.kind == USER_GROUPS {
                 groups.push(decode::<UserGroup>(&r)?);
+            } else if r.kind == DATA_ENTRY_FORMS {
+                let f: crate::data_entry::DataEntryForm = decode(&r)?;
+                forms.insert(f.id, f);
             } else if r.kind == API_TOKENS {
                 let t: TokenRecord = decode(&r)?;
                 tokens.insert(t.key_hash.clone(), t);
@@ -124,6 +135,7 @@ impl App {
         let set = Arc::new(set);
         let directory = UserDirectory::with_roles(users, roles, groups);
         let catalog = crate::catalog::build(Arc::clone(&set), &directory);
+        let lock_exceptions = crate::data_entry::lock_exception_set(store.as_ref())?;
         Ok(Self {
             store,
             snapshot: RwLock::new(Arc::new(snapshot)),
@@ -135,6 +147,8 @@ impl App {
             throttle: Throttle::default(),
             clock,
             jobs_dir: std::env::temp_dir().join(format!("tally-jobs-{}", std::process::id())),
+            lock_exceptions: RwLock::new(lock_exceptions),
+            forms: RwLock::new(Arc::new(forms)),
         })
     }
 
@@ -203,6 +217,7 @@ impl App {
         // Users, roles and groups are read from the same JSON by their own merge.
         let raw: serde_json::Value =
             serde_json::from_str(json).map_err(|e| CoreError::BadRequest(e.to_string()))?;
+        let forms = crate::data_entry::parse_forms(&raw)?;
         let mut set = self.set.lock().map_err(lock_err)?;
         let outcome = merge(&set, &document, &MergeOptions::default());
         let Some(applied) = outcome.applied else {
@@ -236,8 +251,16 @@ impl App {
         touched.extend(next.missing_internal_ids());
         touched.sort();
         touched.dedup();
-        let extra = access_rows(&access)?;
+        let mut extra = access_rows(&access)?;
+        for f in &forms {
+            extra.push(encode(DATA_ENTRY_FORMS, f.id, f)?);
+        }
         save_objects(self.store.as_ref(), &mut next, touched, extra)?;
+        if !forms.is_empty() {
+            let mut all = (**self.forms.read().map_err(lock_err)?).clone();
+            all.extend(forms.into_iter().map(|f| (f.id, f)));
+            *self.forms.write().map_err(lock_err)? = Arc::new(all);
+        }
         let snapshot = Snapshot::build(&next).map_err(|e| CoreError::Internal(e.to_string()))?;
         let next = Arc::new(next);
         *set = Arc::clone(&next);

@@ -238,7 +238,7 @@ fn conflict(code: ErrorCode, args: &[&str]) -> CoreError {
 /// Zone-less ISO timestamp with milliseconds in server time (UTC, as
 /// `/api/system/info` says), the form of DHIS2's data entry shapes
 /// (`2022-08-26T15:16:37.438`).
-fn local_timestamp(ms: i64) -> Option<String> {
+pub(crate) fn local_timestamp(ms: i64) -> Option<String> {
     let t = Timestamp::from_millisecond(ms).ok()?;
     Some(t.strftime("%Y-%m-%dT%H:%M:%S%.3f").to_string())
 }
@@ -367,8 +367,9 @@ impl App {
         // even with force (spec §6.1 items 8, 9, 16), unlike the bulk import where force
         // bypasses them all. Approval is not modelled yet, so nothing is left to bypass.
         let options = ImportOptions::default();
-        let mut validator =
-            Validator::new(snap, user, &options, &header, now).map_err(CoreError::Internal)?;
+        let mut validator = Validator::new(snap, user, &options, &header, now)
+            .map_err(CoreError::Internal)?
+            .with_lock_exceptions(self.lock_exception_set());
         if let HeaderOutcome::Abort(c) = validator.header_checks() {
             return Ok(Validation::Failed(c));
         }

@@ -217,7 +217,7 @@ impl App {
         let snapshot = self.snapshot();
         let now = self.clock.now();
         let mut validator = match Validator::new(&snapshot, user, &options, &header, now) {
-            Ok(v) => v,
+            Ok(v) => v.with_lock_exceptions(self.lock_exception_set()),
             Err(message) => return import_summary_failed(options, &message),
         };
         let mut conflicts = Conflicts::default();

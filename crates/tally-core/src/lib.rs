@@ -5,6 +5,8 @@
 //! * [`import`]: the streaming data value import pipeline.
 //! * [`export`]: the streaming data value export.
 //! * [`data_value`]: the single-value API (`/api/dataValues`, follow-up), versioned.
+//! * [`data_entry`]: the data entry app's API (`/api/dataEntry/*`), lock exceptions,
+//!   min-max ranges, custom forms, data set templates.
 //! * [`jobs`]: async imports, stored and resumed after a restart.
 //! * [`users`]: users, roles, groups, tokens, sessions.
 //! * [`catalog`]: the read side of metadata and users for the metadata API.
@@ -15,6 +17,7 @@ mod adx;
 pub mod app;
 pub mod auth;
 pub mod catalog;
+pub mod data_entry;
 pub mod data_value;
 pub mod error;
 pub mod export;

@@ -100,6 +100,8 @@ pub(crate) struct Validator<'a> {
     edit_expired: bool,
     /// The ISO text of the last period seen (values arrive grouped by period).
     last_iso: Option<(Period, std::sync::Arc<str>)>,
+    /// `(data set, period key, org unit)` that expiry does not lock.
+    lock_exceptions: crate::data_entry::LockExceptionSet,
 }
 
 impl<'a> Validator<'a> {
@@ -153,7 +155,18 @@ impl<'a> Validator<'a> {
             force: options.force && user.is_super(),
             edit_expired: user.has("F_EDIT_EXPIRED"),
             last_iso: None,
+            lock_exceptions: crate::data_entry::LockExceptionSet::default(),
         })
+    }
+
+    /// Lets expiry skip these `(data set, period key, org unit)` (DHIS2 lock exceptions).
+    #[must_use]
+    pub(crate) fn with_lock_exceptions(
+        mut self,
+        exceptions: crate::data_entry::LockExceptionSet,
+    ) -> Self {
+        self.lock_exceptions = exceptions;
+        self
     }
 
     pub(crate) fn strategy(&self) -> ImportStrategy {
@@ -730,7 +743,7 @@ impl<'a> Validator<'a> {
             ));
             return None;
         }
-        if !self.force && !self.locking(de, de_uid, period, iso, &targets, &mut fail) {
+        if !self.force && !self.locking(de, de_uid, period, iso, ou, &targets, &mut fail) {
             return None;
         }
         // Build the row.
@@ -777,21 +790,26 @@ impl<'a> Validator<'a> {
 
     /// Checks 23–27: expiry, future periods, input periods (spec §4.5). Approval
     /// workflows are not modelled yet, so E7642 never fires.
+    #[allow(clippy::too_many_arguments)]
     fn locking(
         &self,
         de: DataElementId,
         de_uid: &str,
         period: Period,
         iso: &str,
+        ou: OrgUnitId,
         targets: &[DataSetId],
         fail: &mut impl FnMut(Conflict),
     ) -> bool {
         let snap = self.snap;
         let strict_locking = true;
-        // 23. expiry
+        // 23. expiry, unless a lock exception opens the data set for the org unit and
+        //     period
         if !self.edit_expired {
+            let key = period_key(period);
             let locked: Vec<_> = targets
                 .iter()
+                .filter(|ds| !self.lock_exceptions.contains(&(ds.0, key, ou.0)))
                 .filter_map(|ds| snap.data_set(*ds))
                 .filter(|d| {
                     d.expiry_days > 0
