@@ -648,101 +648,101 @@ impl App {
             .collect())
     }
 
-    /// Resolves the data set, period and org units of a lock exception request
-    /// (`ds`, `pe`, `ou` as a list). Org units must be in the capture hierarchy.
-    fn lock_exception_target(
-        &self,
-        user: &User,
-        ds: Option<&str>,
-        pe: Option<&str>,
-        ous: &[String],
-    ) -> Result<(DataSetId, Option<Period>, Vec<OrgUnitId>)> {
-        let snap = self.snapshot();
-        let uid = LookupScheme::Uid;
-        let ds_text = given(ds).ok_or_else(|| plain_conflict("DataSet id not present"))?;
-        let ds = snap
-            .data_set_id(uid, ds_text)
-            .ok_or_else(|| conflict(ErrorCode::E1105, &[ds_text]))?;
-        let period = match given(pe) {
-            Some(p) => Some(Period::parse(p).ok_or_else(|| conflict(ErrorCode::E1101, &[p]))?),
-            None => None,
-        };
-        let roots = user.capture_roots(&snap);
-        let mut units = Vec::with_capacity(ous.len());
-        for o in ous {
-            let id = snap
-                .org_unit_id(uid, o)
-                .ok_or_else(|| conflict(ErrorCode::E1102, &[o]))?;
-            if !snap.is_in_any_subtree(id, &roots) {
-                return Err(conflict(ErrorCode::E2020, &[o]));
-            }
-            units.push(id);
-        }
-        Ok((ds, period, units))
-    }
-
-    /// `POST /api/lockExceptions?ds&pe&ou`: opens the data set for these org units and
-    /// the period after expiry. Org units the data set is not assigned to are skipped
-    /// (DHIS2); none left is a 409.
+    /// `POST /api/lockExceptions?ou&pe&ds` (DHIS2's `LockExceptionController`): opens
+    /// the data set for these org units (`ou` is one UID or `[a,b]`) and the period after
+    /// expiry. Org units the data set is not assigned to are skipped; none left is a 409.
+    /// Answers how many were written.
     ///
     /// # Errors
-    /// 409s for missing or unknown identifiers; storage failures.
+    /// DHIS2's 409s and 403s; storage failures.
     pub fn add_lock_exceptions(
         &self,
         user: &User,
         ds: Option<&str>,
         pe: Option<&str>,
-        ous: &[String],
+        ou: Option<&str>,
     ) -> Result<usize> {
-        if ous.is_empty() {
-            return Err(plain_conflict("OrganisationUnit ID not present"));
-        }
-        if given(pe).is_none() {
-            return Err(plain_conflict("Period not present"));
-        }
-        let (ds, period, units) = self.lock_exception_target(user, ds, pe, ous)?;
-        let period = period.ok_or_else(|| plain_conflict("Period not present"))?;
         let snap = self.snapshot();
-        let assigned = snap.data_set(ds).map(|d| &d.org_units);
+        let uid = LookupScheme::Uid;
+        let ds_id = given(ds).and_then(|d| snap.data_set_id(uid, d));
+        let period = given(pe).and_then(Period::parse);
+        let (Some(ds_id), Some(period)) = (ds_id, period) else {
+            return Err(plain_conflict(" DataSet or Period is invalid"));
+        };
+        let ou = ou.unwrap_or_default();
+        let ids: Vec<&str> = match ou.strip_prefix('[').and_then(|o| o.strip_suffix(']')) {
+            Some(list) => list.split(',').collect(),
+            None if ou.is_empty() => Vec::new(),
+            None => vec![ou],
+        };
+        if ids.is_empty() {
+            return Err(plain_conflict("OrganisationUnit ID is invalid."));
+        }
+        let roots = user.capture_roots(&snap);
+        let assigned = snap.data_set(ds_id).map(|d| &d.org_units);
         let now_ms = self.clock.now().as_millisecond();
-        let rows: Vec<LockException> = units
-            .into_iter()
-            .filter(|u| assigned.is_some_and(|a| a.contains(u)))
-            .map(|u| LockException {
-                data_set: ds.0,
-                period: period_key(period),
-                org_unit: u.0,
-                created_ms: now_ms,
-                created_by: user.username.clone(),
-            })
-            .collect();
+        let mut rows = Vec::new();
+        for id in &ids {
+            let unit = snap.org_unit_id(uid, id).ok_or_else(|| {
+                plain_conflict(format!("Can't find OrganisationUnit with id ={id}"))
+            })?;
+            if !user.is_super() && !snap.is_in_any_subtree(unit, &roots) {
+                return Err(CoreError::Forbidden(
+                    "You can only add a lock exceptions to your data capture organisation units."
+                        .into(),
+                ));
+            }
+            if assigned.is_some_and(|a| a.contains(&unit)) {
+                rows.push(LockException {
+                    data_set: ds_id.0,
+                    period: period_key(period),
+                    org_unit: unit.0,
+                    created_ms: now_ms,
+                    created_by: user.username.clone(),
+                });
+            }
+        }
         if rows.is_empty() {
-            return Err(plain_conflict(
-                "None of the organisation units are assigned to the data set",
-            ));
+            return Err(plain_conflict(format!(
+                "None of the target organisation unit(s) {} is linked to the specified data set: {}",
+                ids.join(","),
+                ds.unwrap_or_default()
+            )));
         }
         self.store.add_lock_exceptions(&rows)?;
         self.reload_lock_exceptions()?;
         Ok(rows.len())
     }
 
-    /// `DELETE /api/lockExceptions?ds[&pe][&ou]`: removes lock exceptions (all periods
-    /// without `pe`, all org units without `ou`).
+    /// `DELETE /api/lockExceptions?ds&pe[&ou]`: removes the lock exceptions of the data
+    /// set and period (for one org unit, or all without `ou`); how many went.
     ///
     /// # Errors
-    /// 409s for missing or unknown identifiers; storage failures.
+    /// 409 for an unknown data set or period; storage failures.
     pub fn delete_lock_exceptions(
         &self,
-        user: &User,
         ds: Option<&str>,
         pe: Option<&str>,
-        ous: &[String],
+        ou: Option<&str>,
     ) -> Result<u64> {
-        let (ds, period, units) = self.lock_exception_target(user, ds, pe, ous)?;
-        let ids: Vec<u32> = units.iter().map(|u| u.0).collect();
+        let snap = self.snapshot();
+        let uid = LookupScheme::Uid;
+        let ds_id = given(ds).and_then(|d| snap.data_set_id(uid, d));
+        let period = given(pe).and_then(Period::parse);
+        let (Some(ds_id), Some(period)) = (ds_id, period) else {
+            return Err(plain_conflict(format!(
+                "Can't find LockException with combination: dataSet={}, period={}",
+                ds.unwrap_or_default(),
+                pe.unwrap_or_default()
+            )));
+        };
+        let units: Vec<u32> = given(ou)
+            .and_then(|o| snap.org_unit_id(uid, o))
+            .map(|o| vec![o.0])
+            .unwrap_or_default();
         let n = self
             .store
-            .delete_lock_exceptions(ds.0, period.map(period_key), &ids)?;
+            .delete_lock_exceptions(ds_id.0, Some(period_key(period)), &units)?;
         self.reload_lock_exceptions()?;
         Ok(n)
     }
@@ -950,6 +950,25 @@ impl App {
         let snap = self.snapshot();
         let catalog = self.catalog();
         metadata_bundle(&snap, catalog.metadata(), user)
+    }
+
+    /// The metadata bundle as JSON bytes and its entity tag: a digest of the user and
+    /// the bytes, so it changes whenever the metadata the user sees (or the user's
+    /// assignment) changes, and is the same across restarts otherwise.
+    ///
+    /// # Errors
+    /// Serialisation failures.
+    pub fn data_entry_metadata_tagged(&self, user: &User) -> Result<(Vec<u8>, String)> {
+        use sha2::Digest as _;
+        let body = serde_json::to_vec(&self.data_entry_metadata(user))
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let mut h = sha2::Sha256::new();
+        h.update(user.uid.as_str().as_bytes());
+        h.update([0]);
+        h.update(&body);
+        let digest = h.finalize();
+        let tag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Ok((body, tag))
     }
 }
 

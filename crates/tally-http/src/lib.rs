@@ -68,6 +68,36 @@ pub fn router(state: AppState) -> Router {
             "/api/dataEntry/dataSetCompletion",
             post(registrations::data_set_completion),
         )
+        .route("/api/dataEntry/metadata", get(api::data_entry::metadata))
+        .route(
+            "/api/dataEntry/dataValues",
+            get(api::data_entry::data_values),
+        )
+        .route(
+            "/api/dataEntry/dataValueContext",
+            get(api::data_entry::data_value_context),
+        )
+        .route(
+            "/api/dataEntry/lockExceptions",
+            get(api::data_entry::lock_exceptions),
+        )
+        .route(
+            "/api/lockExceptions",
+            post(api::data_entry::add_lock_exception)
+                .delete(api::data_entry::delete_lock_exception),
+        )
+        .route(
+            "/api/dataEntry/minMaxValues",
+            post(api::data_entry::save_min_max).delete(api::data_entry::delete_min_max),
+        )
+        .route(
+            "/api/dataEntry/customForms/{id}",
+            get(api::data_entry::custom_form),
+        )
+        .route(
+            "/api/dataSets/{id}/dataValueSet",
+            get(api::data_entry::data_value_set_template),
+        )
         .route(
             "/api/apiToken",
             post(auth::create_token).get(auth::list_tokens),

@@ -2,6 +2,7 @@
 
 pub mod audits;
 pub mod auth;
+pub mod data_entry;
 pub mod data_value_sets;
 pub mod data_values;
 pub mod metadata;

@@ -3,6 +3,7 @@
 
 mod adx;
 mod auth;
+mod data_entry;
 mod data_value_sets_export;
 mod data_value_sets_import;
 mod data_values;
