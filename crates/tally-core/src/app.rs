@@ -134,7 +134,8 @@ impl App {
         let snapshot = Snapshot::build(&set).map_err(|e| CoreError::Internal(e.to_string()))?;
         let set = Arc::new(set);
         let directory = UserDirectory::with_roles(users, roles, groups);
-        let catalog = crate::catalog::build(Arc::clone(&set), &directory);
+        let catalog = crate::catalog::build(Arc::clone(&set), &directory)
+            .with_objects(DATA_ENTRY_FORMS, crate::data_entry::form_views(&forms));
         let lock_exceptions = crate::data_entry::lock_exception_set(store.as_ref())?;
         Ok(Self {
             store,
@@ -180,7 +181,13 @@ impl App {
 
     /// Rebuilds the catalog from `set` and the current users.
     fn refresh_catalog(&self, set: Arc<MetadataSet>) -> Result<()> {
-        let catalog = crate::catalog::build(set, &self.users());
+        let forms = self
+            .forms
+            .read()
+            .map(|f| Arc::clone(&f))
+            .unwrap_or_else(|e| Arc::clone(&e.into_inner()));
+        let catalog = crate::catalog::build(set, &self.users())
+            .with_objects(DATA_ENTRY_FORMS, crate::data_entry::form_views(&forms));
         *self.catalog.write().map_err(lock_err)? = Arc::new(catalog);
         Ok(())
     }
@@ -256,21 +263,41 @@ impl App {
             extra.push(encode(DATA_ENTRY_FORMS, f.id, f)?);
         }
         save_objects(self.store.as_ref(), &mut next, touched, extra)?;
+        let mut form_report = None;
         if !forms.is_empty() {
             let mut all = (**self.forms.read().map_err(lock_err)?).clone();
-            all.extend(forms.into_iter().map(|f| (f.id, f)));
+            let mut stats = tally_domain::metadata::Stats::default();
+            for f in forms {
+                if all.insert(f.id, f).is_some() {
+                    stats.updated += 1;
+                } else {
+                    stats.created += 1;
+                }
+                stats.total += 1;
+            }
             *self.forms.write().map_err(lock_err)? = Arc::new(all);
+            form_report = Some(tally_domain::metadata::TypeReport {
+                klass: "org.hisp.dhis.dataentryform.DataEntryForm",
+                stats,
+                object_reports: Vec::new(),
+            });
         }
         let snapshot = Snapshot::build(&next).map_err(|e| CoreError::Internal(e.to_string()))?;
         let next = Arc::new(next);
         *set = Arc::clone(&next);
         *self.snapshot.write().map_err(lock_err)? = Arc::new(snapshot);
-        let report = if access.is_empty() {
+        let report = if access.is_empty() && form_report.is_none() {
             outcome.report
         } else {
             let mut reports = outcome.report.type_reports;
-            reports.extend(access.type_reports.clone());
-            self.apply_access(&users, access)?;
+            // Forms come before the data sets that use them, as in DHIS2's import order.
+            if let Some(r) = form_report {
+                reports.insert(0, r);
+            }
+            if !access.is_empty() {
+                reports.extend(access.type_reports.clone());
+                self.apply_access(&users, access)?;
+            }
             ImportReport::from_type_reports(reports)
         };
         self.refresh_catalog(next)?;

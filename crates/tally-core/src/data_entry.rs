@@ -55,6 +55,22 @@ pub struct DataEntryForm {
     pub format: Option<i32>,
 }
 
+/// The catalog views of the forms (`/api/dataEntryForms`, `dataEntryForm[htmlCode]`).
+pub(crate) fn form_views(forms: &HashMap<Uid, DataEntryForm>) -> Vec<Map<String, Value>> {
+    forms
+        .values()
+        .filter_map(|f| match serde_json::to_value(f) {
+            Ok(Value::Object(mut m)) => {
+                if let Some(name) = &f.name {
+                    m.insert("displayName".into(), Value::from(name.as_str()));
+                }
+                Some(m)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The `dataEntryForms` of a metadata document (400 for a malformed one, before any
 /// change).
 ///

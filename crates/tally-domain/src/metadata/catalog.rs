@@ -72,7 +72,13 @@ const INVERSES: &[(ObjectKind, &str, ObjectKind, &str)] = &[
 ];
 
 /// Collections the catalog can hold as JSON (they are not part of the domain model).
-const JSON_COLLECTIONS: &[&str] = &["users", "userRoles", "userGroups", "organisationUnitLevels"];
+const JSON_COLLECTIONS: &[&str] = &[
+    "users",
+    "userRoles",
+    "userGroups",
+    "organisationUnitLevels",
+    "dataEntryForms",
+];
 
 /// The read side of the metadata. See the module docs.
 pub struct Catalog {

@@ -279,6 +279,21 @@ pub static USER: Schema = Schema {
     ],
 };
 
+/// `dataEntryForms`: custom forms of data sets (`DataSet.dataEntryForm`), held beside
+/// the metadata model as JSON views.
+pub static DATA_ENTRY_FORM: Schema = Schema {
+    collection: "dataEntryForms",
+    singular: "DataEntryForm",
+    properties: &[
+        owner("id", Simple),
+        owner("name", Simple),
+        owner("style", Simple),
+        owner("htmlCode", Simple),
+        owner("format", Simple),
+        computed("displayName", Simple),
+    ],
+};
+
 /// `userRoles`.
 pub static USER_ROLE: Schema = Schema {
     collection: "userRoles",
@@ -329,7 +344,7 @@ pub static ME: Schema = Schema {
 
 /// Every collection schema, in the order `/api/metadata` exports them (DHIS2's import
 /// order: an object after the types it references).
-pub static COLLECTIONS: [&Schema; 17] = [
+pub static COLLECTIONS: [&Schema; 18] = [
     &ATTRIBUTE,
     &ORGANISATION_UNIT,
     &ORGANISATION_UNIT_GROUP,
@@ -342,6 +357,7 @@ pub static COLLECTIONS: [&Schema; 17] = [
     &OPTION,
     &DATA_ELEMENT,
     &DATA_ELEMENT_GROUP,
+    &DATA_ENTRY_FORM,
     &DATA_SET,
     &SECTION,
     &USER_ROLE,

@@ -886,6 +886,28 @@ async fn custom_forms_come_from_metadata() {
     assert_eq!(ds["dataEntryForm"], json!({"id": "deFormAAAA1"}));
     assert_eq!(ds["formType"], "CUSTOM");
 
+    // The form is metadata: readable as a collection, through the data set's reference
+    // (as the app asks for it) and in the metadata export.
+    let r = t
+        .get(&format!(
+            "/api/dataSets/{MORTALITY}?fields=formType,renderAsTabs,dataEntryForm[id,htmlCode,style]"
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.json()["dataEntryForm"],
+        json!({"id": "deFormAAAA1", "style": "NORMAL", "htmlCode": expected["form"]})
+    );
+    let r = t
+        .get("/api/dataEntryForms?fields=id,displayName,format")
+        .await;
+    assert_eq!(
+        r.json()["dataEntryForms"],
+        json!([{"id": "deFormAAAA1", "displayName": "Mortality form", "format": 2}])
+    );
+    let export = t.get("/api/metadata?dataEntryForms=true").await.json();
+    assert_eq!(export["dataEntryForms"][0]["htmlCode"], expected["form"]);
+
     let r = t
         .get(&format!("/api/dataEntry/customForms/{MALARIA_SET}"))
         .await;
@@ -912,6 +934,18 @@ async fn custom_forms_come_from_metadata() {
         t.get("/api/dataElements/deNeverMade").await.status,
         StatusCode::NOT_FOUND
     );
+
+    // A document holding only a form updates it.
+    let only = json!({"dataEntryForms": [{"id": "deFormAAAA1", "name": "Mortality form",
+                                          "style": "COMPACT", "htmlCode": "<p>v2</p>"}]});
+    let r = post_json(&t, "admin", "/api/metadata", &only).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = t
+        .get(&format!("/api/dataEntry/customForms/{MORTALITY}"))
+        .await;
+    assert_eq!(r.json()["form"], "<p>v2</p>");
+    assert_eq!(r.json()["displayDensity"], "COMPACT");
+    let expected = r.json();
 
     // Forms survive a restart.
     let t = TestApp::reopen(t.into_dir());
