@@ -301,12 +301,6 @@ impl App {
             .unwrap_or_else(|e| Arc::clone(&e.into_inner()))
     }
 
-    fn reload_lock_exceptions(&self) -> Result<()> {
-        let set = lock_exception_set(self.store.as_ref())?;
-        *self.lock_exceptions.write().map_err(lock_err)? = set;
-        Ok(())
-    }
-
     /// The attribute option combo of `cc`/`cp` (`;`-separated), the default without.
     fn form_aoc(
         &self,
@@ -725,8 +719,11 @@ impl App {
                 ds.unwrap_or_default()
             )));
         }
+        // Written and reloaded under the lock, so concurrent changes cannot leave an
+        // older set in memory.
+        let mut held = self.lock_exceptions.write().map_err(lock_err)?;
         self.store.add_lock_exceptions(&rows)?;
-        self.reload_lock_exceptions()?;
+        *held = lock_exception_set(self.store.as_ref())?;
         Ok(rows.len())
     }
 
@@ -756,10 +753,11 @@ impl App {
             .and_then(|o| snap.org_unit_id(uid, o))
             .map(|o| vec![o.0])
             .unwrap_or_default();
+        let mut held = self.lock_exceptions.write().map_err(lock_err)?;
         let n = self
             .store
             .delete_lock_exceptions(ds_id.0, Some(period_key(period)), &units)?;
-        self.reload_lock_exceptions()?;
+        *held = lock_exception_set(self.store.as_ref())?;
         Ok(n)
     }
 
@@ -925,20 +923,21 @@ impl App {
                     .category_combo(combo)
                     .map(|c| c.option_combos.to_vec())
                     .unwrap_or_default();
-                let mut cocs: Vec<_> = cocs
+                // The combo's sorted option combos: category option order, first
+                // category slowest (DHIS2's `getSortedOptionCombos`).
+                let cocs: Vec<_> = cocs
                     .into_iter()
-                    .filter_map(|c| snap.category_option_combo(c))
+                    .filter_map(|c| snap.category_option_combo(c).map(|i| (c, i)))
                     .collect();
-                cocs.sort_by(|a, b| a.common.name().cmp(b.common.name()));
                 let de = if p.data_element_code {
                     info.common.code().unwrap_or_default().to_owned()
                 } else {
                     info.common.uid.to_string()
                 };
-                for coc in cocs {
+                for (coc_id, coc) in cocs {
                     if p.comment {
                         let name = coc.common.name();
-                        let text = if name.is_empty() || name == "default" {
+                        let text = if coc_id == snap.defaults().category_option_combo {
                             format!("Data element: {}", info.common.name())
                         } else {
                             format!("Data element: {} {}", info.common.name(), name)

@@ -239,8 +239,18 @@ async fn metadata_bundle_for_the_user_with_etag() {
     assert_eq!(malaria["organisationUnits"], json!([NGELEHUN, NJANDAMA]));
 
     // A user without org units sees no data sets.
-    let r = t.get_as("reader", "/api/dataEntry/metadata").await;
+    let nobody = tally_core::users::UserRecord::new(
+        "deNobody001".parse().unwrap(),
+        "nobody",
+        bcrypt::hash("district", 4).unwrap(),
+    );
+    t.app.save_users(&[nobody]).unwrap();
+    let r = t.get_as("nobody", "/api/dataEntry/metadata").await;
     assert_eq!(r.status, StatusCode::OK);
+    let j = r.json();
+    assert_eq!(j["dataSets"], json!([]));
+    assert_eq!(j["dataElements"], json!([]));
+    assert_eq!(j["categoryCombos"], json!([]));
     let unauth = t
         .request(
             Request::get("/api/dataEntry/metadata")
