@@ -790,15 +790,18 @@ impl App {
     /// `POST /api/dataEntry/minMaxValues`: creates or replaces a range.
     ///
     /// # Errors
-    /// Identifier conflicts, a missing bound or a minimum above the maximum (409);
-    /// storage failures.
+    /// Identifier conflicts, a missing bound (E2042, E2043) or a maximum not above the
+    /// minimum (E2044); storage failures.
     pub fn save_min_max(&self, user: &User, input: &MinMaxInput) -> Result<()> {
         let (de, ou, coc) = self.min_max_key(user, input)?;
-        let (Some(min), Some(max)) = (input.min_value, input.max_value) else {
-            return Err(plain_conflict("Min and max values must both be specified"));
-        };
-        if min > max {
-            return Err(plain_conflict("Min value must be less than max value"));
+        let min = input
+            .min_value
+            .ok_or_else(|| conflict(ErrorCode::E2042, &[]))?;
+        let max = input
+            .max_value
+            .ok_or_else(|| conflict(ErrorCode::E2043, &[]))?;
+        if max <= min {
+            return Err(conflict(ErrorCode::E2044, &[]));
         }
         self.store.save_min_max_value(&MinMaxValue {
             data_element: de.0,
@@ -811,7 +814,8 @@ impl App {
         Ok(())
     }
 
-    /// `DELETE /api/dataEntry/minMaxValues`: removes a range; `false` when there was none.
+    /// `DELETE /api/dataEntry/minMaxValues`: removes a range; `false` when there was none
+    /// (not an error, as in DHIS2).
     ///
     /// # Errors
     /// Identifier conflicts; storage failures.

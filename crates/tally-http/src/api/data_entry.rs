@@ -246,10 +246,7 @@ pub async fn delete_min_max(
     input.org_unit = q.get("ou").or(input.org_unit);
     input.category_option_combo = q.get("co").or(input.category_option_combo);
     let app = state.app.clone();
-    let existed = blocking(move || Ok(app.delete_min_max(&user, &input)?)).await?;
-    if !existed {
-        return Err(ApiError::not_found("Min-max value does not exist"));
-    }
+    blocking(move || Ok(app.delete_min_max(&user, &input)?)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

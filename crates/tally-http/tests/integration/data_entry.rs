@@ -648,14 +648,24 @@ async fn min_max_values_are_saved_and_deleted() {
             "Category option combo not found or not accessible: `nonexistent`",
         ),
         (
-            json!({"dataElement": MEASLES, "orgUnit": NGELEHUN, "categoryOptionCombo": DEFAULT_COC, "minValue": 0}),
-            None,
-            "Min and max values must both be specified",
+            json!({"dataElement": MEASLES, "orgUnit": NGELEHUN, "categoryOptionCombo": DEFAULT_COC, "maxValue": 1}),
+            Some("E2042"),
+            "Min value must be specified",
         ),
         (
-            json!({"dataElement": MEASLES, "orgUnit": NGELEHUN, "categoryOptionCombo": DEFAULT_COC, "minValue": 9, "maxValue": 1}),
-            None,
-            "Min value must be less than max value",
+            json!({"dataElement": MEASLES, "orgUnit": NGELEHUN, "categoryOptionCombo": DEFAULT_COC, "minValue": 0}),
+            Some("E2043"),
+            "Max value must be specified",
+        ),
+        (
+            json!({"dataElement": MEASLES, "orgUnit": NGELEHUN, "categoryOptionCombo": DEFAULT_COC, "minValue": 5, "maxValue": 5}),
+            Some("E2044"),
+            "Max value must be greater than min value",
+        ),
+        (
+            json!({"orgUnit": NGELEHUN, "categoryOptionCombo": DEFAULT_COC, "minValue": 0, "maxValue": 1}),
+            Some("E1100"),
+            "Data element not found or not accessible: `null`",
         ),
     ] {
         let r = post_json(&t, "admin", "/api/dataEntry/minMaxValues", &body).await;
@@ -683,12 +693,23 @@ async fn min_max_values_are_saved_and_deleted() {
     let r = send(&t, "DELETE", &by_params, "admin", &[], vec![]).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
     assert_eq!(mm().await, json!([]));
+    // Deleting a range that is not there is not an error (DHIS2).
     let r = send(&t, "DELETE", &by_params, "admin", &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = send(
+        &t,
+        "DELETE",
+        &format!("/api/dataEntry/minMaxValues?ou={NGELEHUN}&co={DEFAULT_COC}"),
+        "admin",
+        &[],
+        vec![],
+    )
+    .await;
     assert_error(
         &r,
-        StatusCode::NOT_FOUND,
-        None,
-        "Min-max value does not exist",
+        StatusCode::CONFLICT,
+        Some("E1100"),
+        "Data element not found or not accessible: `null`",
     );
     post_json(&t, "admin", "/api/dataEntry/minMaxValues", &key).await;
     let r = send(
