@@ -1019,6 +1019,19 @@ fn put(map: &mut Map<String, Value>, key: &str, value: impl Into<Value>) {
     }
 }
 
+/// A stored date as DHIS2's data entry shapes write it: a bare `yyyy-MM-dd` gets the
+/// zone-less midnight timestamp (`2023-01-01T00:00:00.000`); anything else is kept.
+fn timestamp_text(d: Option<&str>) -> Option<String> {
+    d.map(|d| {
+        let d = d.trim();
+        if d.len() == 10 && tally_domain::metadata::parse_dhis2_date(d).is_some() {
+            format!("{d}T00:00:00.000")
+        } else {
+            d.to_owned()
+        }
+    })
+}
+
 fn id_ref(r: Option<&Ref>) -> Value {
     r.map_or(Value::Null, |r| json!({ "id": r.id.as_str() }))
 }
@@ -1168,8 +1181,16 @@ fn metadata_bundle(snap: &Snapshot, set: &MetadataSet, user: &User) -> Value {
             .map(|p| {
                 let mut o = Map::new();
                 put(&mut o, "period", json!({ "id": p.period.id }));
-                put(&mut o, "openingDate", p.opening_date.as_deref());
-                put(&mut o, "closingDate", p.closing_date.as_deref());
+                put(
+                    &mut o,
+                    "openingDate",
+                    timestamp_text(p.opening_date.as_deref()),
+                );
+                put(
+                    &mut o,
+                    "closingDate",
+                    timestamp_text(p.closing_date.as_deref()),
+                );
                 Value::Object(o)
             })
             .collect();
@@ -1434,8 +1455,8 @@ fn metadata_bundle(snap: &Snapshot, set: &MetadataSet, user: &User) -> Value {
         let is_default = default_option
             .is_some_and(|d| uid_of(snap, ObjectKind::CategoryOption, d.0) == o.id.as_str());
         put(&mut m, "isDefault", is_default);
-        put(&mut m, "startDate", o.start_date.as_deref());
-        put(&mut m, "endDate", o.end_date.as_deref());
+        put(&mut m, "startDate", timestamp_text(o.start_date.as_deref()));
+        put(&mut m, "endDate", timestamp_text(o.end_date.as_deref()));
         put(&mut m, "organisationUnits", uids(&o.organisation_units));
         category_options.push(m);
     }

@@ -31,7 +31,13 @@ const EXTRA_METADATA: &str = r#"{
      "periodType": "Monthly", "categoryCombo": {"id": "bjDvmb4bfuf"},
      "expiryDays": 5, "openFuturePeriods": 0,
      "dataSetElements": [{"dataElement": {"id": "deExpElem01"}}],
-     "organisationUnits": [{"id": "DiszpKrYNg8"}, {"id": "g8upMTyEZGZ"}]}
+     "organisationUnits": [{"id": "DiszpKrYNg8"}, {"id": "g8upMTyEZGZ"}]},
+    {"id": "deInputSet1", "name": "DE input period set", "shortName": "DE input",
+     "periodType": "Monthly", "categoryCombo": {"id": "bjDvmb4bfuf"},
+     "dataInputPeriods": [{"period": {"id": "202001"}, "openingDate": "2020-01-01",
+                           "closingDate": "2020-02-15T00:00:00.000"}],
+     "dataSetElements": [{"dataElement": {"id": "deExpElem01"}}],
+     "organisationUnits": [{"id": "DiszpKrYNg8"}]}
   ]
 }"#;
 
@@ -121,9 +127,19 @@ async fn metadata_bundle_for_the_user_with_etag() {
     let sets = ids(&j["dataSets"]);
     assert_eq!(
         sets,
-        vec![EXPIRING, MALARIA_SET, MORTALITY, "mT9j5hiveR5"],
+        vec![
+            EXPIRING,
+            "deInputSet1",
+            MALARIA_SET,
+            MORTALITY,
+            "mT9j5hiveR5"
+        ],
         "sorted by name"
     );
+    // Bare dates are written as zone-less midnight timestamps.
+    let input = &j["dataSets"][1]["dataInputPeriods"][0];
+    assert_eq!(input["openingDate"], "2020-01-01T00:00:00.000");
+    assert_eq!(input["closingDate"], "2020-02-15T00:00:00.000");
     let malaria = j["dataSets"]
         .as_array()
         .unwrap()
@@ -182,7 +198,7 @@ async fn metadata_bundle_for_the_user_with_etag() {
     let admin = t.get("/api/dataEntry/metadata").await;
     assert_ne!(admin.header("etag"), Some(etag.as_str()));
     assert_eq!(
-        admin.json()["dataSets"][2]["organisationUnits"]
+        admin.json()["dataSets"][3]["organisationUnits"]
             .as_array()
             .unwrap()
             .len(),
