@@ -394,6 +394,13 @@ async fn form_values_min_max_lock_and_completion() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["lockStatus"], "LOCKED");
     assert_eq!(t.get(&malaria).await.json()["lockStatus"], "OPEN");
+    // Versioned paths work too (the app calls `/api/NN/dataEntry/...`).
+    let r = t
+        .get(&format!(
+            "/api/41/dataEntry/dataValues?ds={MORTALITY}&pe=202401&ou={NGELEHUN}"
+        ))
+        .await;
+    assert_eq!(r.json()["dataValues"].as_array().unwrap().len(), 2);
     // Empty cc/cp count as absent.
     let r = t
         .get(&format!("{}&cc=&cp=", form(MORTALITY, "202401", NGELEHUN)))
