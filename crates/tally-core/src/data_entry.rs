@@ -650,6 +650,8 @@ impl App {
             .lock_exceptions()?
             .into_iter()
             .filter(|e| snap.is_in_any_subtree(OrgUnitId(e.org_unit), &roots))
+            // Exceptions of data sets no longer in the metadata are not shown.
+            .filter(|e| snap.data_set(DataSetId(e.data_set)).is_some())
             .map(|e| LockExceptionView {
                 period: period_iso(e.period),
                 org_unit: uid_of(&snap, ObjectKind::OrganisationUnit, e.org_unit),
