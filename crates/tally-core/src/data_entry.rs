@@ -1506,3 +1506,47 @@ fn metadata_bundle(snap: &Snapshot, set: &MetadataSet, user: &User) -> Value {
         "optionSets": arr(option_sets),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_dates_become_midnight_timestamps() {
+        assert_eq!(
+            timestamp_text(Some("2023-01-01")).as_deref(),
+            Some("2023-01-01T00:00:00.000")
+        );
+        assert_eq!(
+            timestamp_text(Some("2023-05-17T10:00:00.000")).as_deref(),
+            Some("2023-05-17T10:00:00.000")
+        );
+        assert_eq!(
+            timestamp_text(Some("not-a-date")).as_deref(),
+            Some("not-a-date")
+        );
+        assert_eq!(timestamp_text(None), None);
+    }
+
+    #[test]
+    fn forms_parse_or_refuse_the_document() {
+        let ok = json!({"dataEntryForms": [
+            {"id": "deFormAAAA1", "name": "F", "style": "NORMAL", "htmlCode": "<p/>", "format": 2}
+        ]});
+        let forms = parse_forms(&ok).unwrap();
+        assert_eq!(forms.len(), 1);
+        assert_eq!(forms[0].style.as_deref(), Some("NORMAL"));
+        assert!(parse_forms(&json!({})).unwrap().is_empty());
+        assert!(matches!(
+            parse_forms(&json!({"dataEntryForms": {}})),
+            Err(CoreError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_forms(&json!({"dataEntryForms": [{"id": "short"}]})),
+            Err(CoreError::BadRequest(_))
+        ));
+        let views = form_views(&forms.into_iter().map(|f| (f.id, f)).collect());
+        assert_eq!(views[0]["displayName"], "F");
+        assert_eq!(views[0]["htmlCode"], "<p/>");
+    }
+}
