@@ -87,15 +87,16 @@ pub async fn me(
     Ok(axum::Json(Value::Object(selected)).into_response())
 }
 
-/// `GET /api/system/tasks/{jobType}/{id}`: notifications, newest first; `[]` when unknown.
+/// `GET /api/system/tasks/{jobType}/{id}`: notifications, newest first; `[]` when unknown
+/// (or submitted by someone else, unless the caller is a superuser).
 pub async fn task(
     State(state): State<AppState>,
-    CurrentUser(_user): CurrentUser,
+    CurrentUser(user): CurrentUser,
     Path((job_type, id)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let list = state
         .app
-        .task_notifications(&job_type, &id)?
+        .task_notifications(&job_type, &id, &user)?
         .unwrap_or_default();
     Ok(axum::Json(list))
 }
@@ -104,10 +105,10 @@ pub async fn task(
 /// body while there is none.
 pub async fn task_summary(
     State(state): State<AppState>,
-    CurrentUser(_user): CurrentUser,
+    CurrentUser(user): CurrentUser,
     Path((job_type, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    Ok(match state.app.task_summary(&job_type, &id)? {
+    Ok(match state.app.task_summary(&job_type, &id, &user)? {
         Some(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         None => StatusCode::OK.into_response(),
     })
