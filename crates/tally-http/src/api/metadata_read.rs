@@ -9,8 +9,9 @@
 //! * `/api/metadata` answers a metadata document (default fields `:owner`) that
 //!   `POST /api/metadata` accepts; it needs `F_METADATA_EXPORT`.
 //!
-//! Every route needs an authenticated user. Organisation-unit scoping of what a user may
-//! read is not done yet: see [`read_scope`], the one place it goes.
+//! Every route needs an authenticated user; what each user may read is [`read_scope`]
+//! (the org unit list's `userOnly`/`withinUserHierarchy`… parameters, users without
+//! `F_USER_VIEW` see only themselves).
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -20,16 +21,19 @@ use axum::routing::get;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::{Map, Value};
+use std::sync::Arc;
+
 use tally_core::users::User;
-use tally_domain::metadata::schemas;
 use tally_domain::metadata::{
     DEFAULT_CATEGORY_COMBO_UID, DEFAULT_CATEGORY_OPTION_COMBO_UID, DEFAULT_CATEGORY_OPTION_UID,
     DEFAULT_CATEGORY_UID,
 };
+use tally_domain::metadata::{LookupScheme, OrgUnitId, Snapshot, schemas};
 use tally_domain::query::{
     self, ListQuery, Pager, QueryError, Restriction, Schema, SelectOptions, Source, encode_params,
     parse_bool,
 };
+use tally_domain::uid::Uid;
 
 use crate::AppState;
 use crate::api::data_value_sets::form_pairs;
@@ -69,16 +73,74 @@ pub fn routes() -> Router<AppState> {
 /// A predicate over object views limiting what a user may read.
 pub type Scope = Box<dyn Fn(&Map<String, Value>) -> bool + Send + Sync>;
 
-/// What `user` may read of `collection`: `None` means everything.
+/// What `user` may read of `collection` (`pairs`: the list's own parameters; `None`
+/// means everything). The engine applies it before filters, counting and paging, for
+/// lists, single objects (404 outside the scope) and the export alike.
 ///
-/// This is the seam for organisation-unit scoping of metadata reads (issue 5, the step
-/// after this one): return a predicate (e.g. org units inside the user's view hierarchy,
-/// data sets assigned to those units) and the engine applies it before filters, counting
-/// and paging, for lists, single objects (404 outside the scope) and the export alike.
-/// **Not implemented yet**: today every authenticated user reads every object, as a
-/// DHIS2 superuser would.
-fn read_scope(_user: &User, _collection: &str) -> Option<Scope> {
-    None
+/// As DHIS2 (metadata is readable by every authenticated user):
+/// * `organisationUnits`: all, or with `userOnly=true` the user's data capture units,
+///   `userDataViewOnly=true` its data view units, `userDataViewFallback=true` those or
+///   else the capture units, `withinUserHierarchy=true` the capture subtrees,
+///   `withinUserSearchHierarchy=true` the search subtrees (tally has no search units:
+///   the capture subtrees, DHIS2's fallback); the first of these that is set wins.
+/// * `users`: everyone with `F_USER_VIEW`, `F_USER_ADD` (or `ALL`); without, only the
+///   user itself.
+/// * everything else: all.
+fn read_scope(
+    user: &User,
+    collection: &str,
+    pairs: &[(String, String)],
+    snap: &Arc<Snapshot>,
+) -> Option<Scope> {
+    if collection == schemas::USER.collection {
+        if user.has("F_USER_VIEW") || user.has("F_USER_ADD") {
+            return None;
+        }
+        let own = user.uid.to_string();
+        return Some(Box::new(move |v| {
+            v.get("id").and_then(Value::as_str) == Some(own.as_str())
+        }));
+    }
+    if collection != schemas::ORGANISATION_UNIT.collection {
+        return None;
+    }
+    let flag = |name: &str| {
+        let value = pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        parse_bool(value, false)
+    };
+    let units = |uids: &[Uid]| -> Vec<OrgUnitId> {
+        uids.iter()
+            .filter_map(|u| snap.org_unit_id(LookupScheme::Uid, u.as_str()))
+            .collect()
+    };
+    let (ids, subtrees) = if flag("userOnly") {
+        (units(&user.capture_org_units), false)
+    } else if flag("userDataViewOnly") {
+        (units(&user.view_org_units), false)
+    } else if flag("userDataViewFallback") {
+        (units(user.view_units()), false)
+    } else if flag("withinUserHierarchy") || flag("withinUserSearchHierarchy") {
+        (user.capture_roots(snap), true)
+    } else {
+        return None;
+    };
+    let snap = Arc::clone(snap);
+    Some(Box::new(move |v| {
+        v.get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| snap.org_unit_id(LookupScheme::Uid, id))
+            .is_some_and(|ou| {
+                if subtrees {
+                    snap.is_in_any_subtree(ou, &ids)
+                } else {
+                    ids.contains(&ou)
+                }
+            })
+    }))
 }
 
 fn query_error(e: QueryError) -> ApiError {
@@ -188,7 +250,7 @@ pub async fn list_objects(
     let pairs = form_pairs(req.uri().query().unwrap_or_default());
     let endpoint = endpoint(req.headers(), schema.collection, &path);
     let catalog = state.app.catalog();
-    let scope = read_scope(&user, schema.collection);
+    let scope = read_scope(&user, schema.collection, &pairs, &state.app.snapshot());
     let levels = level_bounds(schema, &pairs)?;
     let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let query =
@@ -286,7 +348,7 @@ pub async fn get_object(
     let pairs = form_pairs(req.uri().query().unwrap_or_default());
     let query = ListQuery::from_params(&pairs, None, DEFAULT_OBJECT_FIELDS).map_err(query_error)?;
     let catalog = state.app.catalog();
-    let scope = read_scope(&user, schema.collection);
+    let scope = read_scope(&user, schema.collection, &[], &state.app.snapshot());
     let Some(view) = catalog
         .view(schema.collection, &id)
         .filter(|v| scope.as_ref().is_none_or(|s| s(v)))
@@ -327,8 +389,9 @@ pub async fn get_identifiable_object(
     let pairs = form_pairs(req.uri().query().unwrap_or_default());
     let query = ListQuery::from_params(&pairs, None, DEFAULT_OBJECT_FIELDS).map_err(query_error)?;
     let catalog = state.app.catalog();
+    let snap = state.app.snapshot();
     let found = schemas::COLLECTIONS.iter().find_map(|schema| {
-        let scope = read_scope(&user, schema.collection);
+        let scope = read_scope(&user, schema.collection, &[], &snap);
         catalog
             .view(schema.collection, &id)
             .filter(|v| scope.as_ref().is_none_or(|s| s(v)))
@@ -439,9 +502,10 @@ pub async fn export_metadata(
         .now()
         .strftime("%Y-%m-%dT%H:%M:%S%.3f")
         .to_string();
+    let snap = state.app.snapshot();
     let scopes: Vec<(&'static Schema, Option<Scope>)> = export_selection(&pairs)
         .into_iter()
-        .map(|s| (s, read_scope(&user, s.collection)))
+        .map(|s| (s, read_scope(&user, s.collection, &[], &snap)))
         .collect();
     let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let mut collections = Vec::new();

@@ -616,3 +616,300 @@ async fn nobody_reads_or_writes_outside_their_scope() {
         failures.join("\n")
     );
 }
+
+/// An async import's status and summary name the submitter's org units and values: only
+/// the submitter and superusers see them; anyone else gets what an unknown job gives.
+#[tokio::test]
+async fn async_jobs_are_visible_to_their_submitter_and_superusers() {
+    let t = setup().await;
+    let body = json!({"dataSet": DATA_SET, "period": "202405", "orgUnit": NGELEHUN,
+                      "dataValues": [{"dataElement": DE, "value": "3"}]});
+    let r = t
+        .post_as(
+            "boclerk",
+            "/api/dataValueSets?async=true",
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let id = r.json()["response"]["id"].as_str().unwrap().to_owned();
+    t.redact(&id, "[job id]");
+    let summary = format!("/api/system/taskSummaries/DATAVALUE_IMPORT/{id}");
+    let tasks = format!("/api/system/tasks/DATAVALUE_IMPORT/{id}");
+    t.pause_transcript(true);
+    let mut done = false;
+    for _ in 0..200 {
+        if !t.get_as("boclerk", &summary).await.body.is_empty() {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    t.pause_transcript(false);
+    assert!(done, "job {id} did not finish");
+    for who in ["boclerk", "admin"] {
+        let r = t.get_as(who, &summary).await;
+        assert_eq!(
+            r.json()["importCount"]["imported"],
+            1,
+            "{who}: {}",
+            r.text()
+        );
+        let r = t.get_as(who, &tasks).await;
+        assert!(!r.json().as_array().unwrap().is_empty(), "{who}");
+    }
+    for who in ["badjia", "boreader"] {
+        let r = t.get_as(who, &summary).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.is_empty(), "{who} sees the summary: {}", r.text());
+        let r = t.get_as(who, &tasks).await;
+        assert_eq!(r.json(), json!([]), "{who}");
+    }
+    let r = t.get_as("retired", &tasks).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+/// `/api/metadata` with users, roles or groups: the user-management authorities, and no
+/// one grants (or takes over) authorities they do not hold. Refused documents change
+/// nothing.
+#[tokio::test]
+async fn metadata_imports_cannot_raise_privileges() {
+    let t = setup().await;
+    let manager = UserRecord {
+        authorities: vec![
+            "F_METADATA_IMPORT".into(),
+            "F_USER_ADD".into(),
+            "F_USERROLE_PUBLIC_ADD".into(),
+            "F_DATAVALUE_ADD".into(),
+        ],
+        organisation_units: vec![Uid::parse(BO).unwrap()],
+        ..UserRecord::new(
+            Uid::parse("managerAAAA").unwrap(),
+            "manager",
+            bcrypt::hash("district", 4).unwrap(),
+        )
+    };
+    let importer = UserRecord {
+        authorities: vec!["F_METADATA_IMPORT".into()],
+        ..UserRecord::new(
+            Uid::parse("importerAAA").unwrap(),
+            "mdimporter",
+            bcrypt::hash("district", 4).unwrap(),
+        )
+    };
+    t.app.save_users(&[manager, importer]).unwrap();
+    let post = |who: &'static str, doc: Value| {
+        let t = &t;
+        async move {
+            t.post_as(
+                who,
+                "/api/metadata",
+                "application/json",
+                doc.to_string().into_bytes(),
+            )
+            .await
+        }
+    };
+    let forbidden = |r: &Resp, needle: &str| {
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+        assert!(r.text().contains(needle), "{}", r.text());
+    };
+    let user = |id: &str, name: &str, extra: Value| {
+        let mut u = json!({"id": id, "username": name, "password": "Pass-2026!",
+                           "organisationUnits": [{"id": BO}]});
+        u.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        u
+    };
+    // Without F_USER_ADD: no users at all.
+    let r = post(
+        "mdimporter",
+        json!({"users": [user("newUserAAAA", "newclerk", json!({}))]}),
+    )
+    .await;
+    forbidden(&r, "F_USER_ADD");
+    // A role with ALL, or with an authority the manager lacks.
+    for authorities in [json!(["ALL"]), json!(["F_DATAVALUE_ADD", "F_EDIT_EXPIRED"])] {
+        let r = post(
+            "manager",
+            json!({"userRoles": [{"id": "roleAAAAAAA", "name": "Too much",
+                                  "authorities": authorities}]}),
+        )
+        .await;
+        forbidden(&r, "authority");
+    }
+    // A user given a role the manager could not have made, or the superuser's password
+    // changed.
+    let r = post(
+        "admin",
+        json!({"userRoles": [{"id": "superRoleAA", "name": "Superuser", "authorities": ["ALL"]}]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = post(
+        "manager",
+        json!({"users": [user("newUserAAAA", "newclerk",
+                              json!({"userRoles": [{"id": "superRoleAA"}]}))]}),
+    )
+    .await;
+    forbidden(&r, "newclerk");
+    let r = post(
+        "manager",
+        json!({"users": [{"id": "M5zQapPyTZI", "username": "admin", "password": "Mine-2026!"}]}),
+    )
+    .await;
+    forbidden(&r, "admin");
+    assert!(t.app.users().record("newclerk").is_none());
+    assert!(
+        t.app
+            .users()
+            .role(Uid::parse("roleAAAAAAA").unwrap())
+            .is_none()
+    );
+    assert_eq!(
+        t.get("/api/me").await.status,
+        StatusCode::OK,
+        "admin's password kept"
+    );
+    // Within its own authorities the manager creates a role and a clerk who can log in.
+    let r = post(
+        "manager",
+        json!({"userRoles": [{"id": "roleAAAAAAA", "name": "Clerk",
+                              "authorities": ["F_DATAVALUE_ADD"]}],
+               "users": [user("newUserAAAA", "newclerk",
+                              json!({"userRoles": [{"id": "roleAAAAAAA"}]}))]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let me = t
+        .request(
+            Request::get("/api/me/authorization")
+                .header(
+                    "Authorization",
+                    format!(
+                        "Basic {}",
+                        base64::Engine::encode(
+                            &base64::engine::general_purpose::STANDARD,
+                            "newclerk:Pass-2026!"
+                        )
+                    ),
+                )
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(me.json(), json!(["F_DATAVALUE_ADD"]));
+}
+
+/// Metadata reads: every user reads every org unit, and `userOnly`,
+/// `userDataViewOnly`, `userDataViewFallback`, `withinUserHierarchy` and
+/// `withinUserSearchHierarchy` narrow the list to the user's own units; `/api/users`
+/// without `F_USER_VIEW` shows the user alone.
+#[tokio::test]
+async fn metadata_reads_respect_the_users_scope() {
+    let t = setup().await;
+    let ids = |r: &Resp, collection: &str| -> Vec<String> {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let mut ids: Vec<String> = r.json()[collection]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let units = |who: &'static str, params: &'static str| {
+        let t = &t;
+        async move {
+            t.get_as(
+                who,
+                &format!("/api/organisationUnits?paging=false&fields=id&{params}"),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        ids(&units("badjia", "").await, "organisationUnits").len(),
+        36
+    );
+    assert_eq!(
+        ids(&units("badjia", "userOnly=true").await, "organisationUnits"),
+        [BADJIA]
+    );
+    assert_eq!(
+        ids(
+            &units("badjia", "userDataViewOnly=TRUE").await,
+            "organisationUnits"
+        ),
+        [BO]
+    );
+    // The clerk has no data view units: only the fallback shows the capture units.
+    assert!(
+        ids(
+            &units("boclerk", "userDataViewOnly=true").await,
+            "organisationUnits"
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        ids(
+            &units("boclerk", "userDataViewFallback=true").await,
+            "organisationUnits"
+        ),
+        [BO]
+    );
+    let badjia_subtree = ids(
+        &units("badjia", "withinUserHierarchy=true").await,
+        "organisationUnits",
+    );
+    assert_eq!(
+        badjia_subtree,
+        ["DiszpKrYNg8", "YuQRtpLP10I", "aVnI0mVGBbS", "g8upMTyEZGZ"]
+    );
+    assert_eq!(
+        ids(
+            &units("badjia", "withinUserSearchHierarchy=true").await,
+            "organisationUnits"
+        ),
+        badjia_subtree
+    );
+    // With the other parameters, paged: the pager counts the scoped list.
+    let r = t
+        .get_as(
+            "boclerk",
+            "/api/organisationUnits?withinUserHierarchy=true&pageSize=5&filter=name:ilike:CHC",
+        )
+        .await;
+    assert_eq!(r.json()["pager"]["total"], 3, "{}", r.text());
+
+    // Users: the clerk sees itself only, in lists, by id and in the metadata export.
+    assert_eq!(
+        ids(&t.get_as("boclerk", "/api/users").await, "users"),
+        ["boclerkAAAA"]
+    );
+    assert_eq!(
+        t.get_as("boclerk", "/api/users/M5zQapPyTZI").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.get_as("boclerk", "/api/users/boclerkAAAA").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(ids(&t.get("/api/users").await, "users").len(), 7);
+    // /api/me shows the user's own units.
+    let me = t
+        .get_as(
+            "badjia",
+            "/api/me?fields=organisationUnits[id],dataViewOrganisationUnits[id]",
+        )
+        .await
+        .json();
+    assert_eq!(
+        me,
+        json!({"organisationUnits": [{"id": BADJIA}],
+               "dataViewOrganisationUnits": [{"id": BO}]})
+    );
+}
