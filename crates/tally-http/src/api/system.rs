@@ -43,10 +43,17 @@ pub async fn me(
     CurrentUser(user): CurrentUser,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let record = state.app.users().record_by_id(user.uid).cloned();
+    // DHIS2's `name` is "firstName surname" (the username when the user has neither).
+    let name = record
+        .as_ref()
+        .map(|r| format!("{} {}", r.first_name, r.surname).trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| user.username.clone());
     let base = json!({
         "id": user.uid,
         "username": user.username,
-        "name": user.username,
+        "name": name,
         "authorities": user.authorities,
         "organisationUnits": user.capture_org_units.iter().map(|u| json!({"id": u})).collect::<Vec<_>>(),
         "dataViewOrganisationUnits": user.view_units().iter().map(|u| json!({"id": u})).collect::<Vec<_>>(),
@@ -66,8 +73,8 @@ pub async fn me(
     let Value::Object(mut view) = base else {
         return Err(ApiError::internal(&"the /api/me view is not an object"));
     };
-    view.insert("displayName".into(), json!(user.username));
-    if let Some(record) = state.app.users().record_by_id(user.uid) {
+    view.insert("displayName".into(), json!(name));
+    if let Some(record) = &record {
         let refs = |ids: &[tally_domain::uid::Uid]| {
             Value::Array(ids.iter().map(|id| json!({ "id": id })).collect())
         };
