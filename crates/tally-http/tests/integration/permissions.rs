@@ -156,6 +156,40 @@ fn endpoints() -> Vec<Endpoint> {
             outside: "409 E7617 written=0",
         },
         Endpoint {
+            name: "POST /api/dataValueSets (CSV)",
+            write: true,
+            scope: Scope::Capture,
+            request: |ou| {
+                (
+                    Method::POST,
+                    "/api/dataValueSets".into(),
+                    Some("application/csv"),
+                    format!(
+                        "dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value\n{DE},{PE},{ou},,,23\n"
+                    ),
+                )
+            },
+            inside: "200 written=1",
+            outside: "409 E7617 written=0",
+        },
+        Endpoint {
+            name: "POST /api/dataValueSets (XML)",
+            write: true,
+            scope: Scope::Capture,
+            request: |ou| {
+                (
+                    Method::POST,
+                    "/api/dataValueSets".into(),
+                    Some("application/xml"),
+                    format!(
+                        r#"<dataValueSet xmlns="http://dhis2.org/schema/dxf/2.0" period="{PE}" orgUnit="{ou}"><dataValue dataElement="{DE}" value="24"/></dataValueSet>"#
+                    ),
+                )
+            },
+            inside: "200 written=1",
+            outside: "409 E7617 written=0",
+        },
+        Endpoint {
             name: "POST /api/dataValueSets with completeDate",
             write: true,
             scope: Scope::Capture,
