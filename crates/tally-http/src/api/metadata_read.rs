@@ -73,6 +73,55 @@ pub fn routes() -> Router<AppState> {
 /// A predicate over object views limiting what a user may read.
 pub type Scope = Box<dyn Fn(&Map<String, Value>) -> bool + Send + Sync>;
 
+/// The catalog as `user` sees it: without `F_USER_VIEW`, `F_USER_ADD` (or `ALL`) the only
+/// user is the user itself, in lists, by id, in the export, in nested fields
+/// (`userGroups?fields=users[username]`) and in filters through references alike.
+/// References to hidden users stay `{"id"}`.
+pub struct Visible<'a> {
+    catalog: &'a tally_domain::metadata::Catalog,
+    /// `Some(uid)`: the user may see this user only.
+    only_user: Option<String>,
+}
+
+impl<'a> Visible<'a> {
+    #[must_use]
+    pub fn new(catalog: &'a tally_domain::metadata::Catalog, user: &User) -> Self {
+        let sees_all = user.has("F_USER_VIEW") || user.has("F_USER_ADD");
+        Self {
+            catalog,
+            only_user: (!sees_all).then(|| user.uid.to_string()),
+        }
+    }
+
+    fn hidden(&self, collection: &str, id: &str) -> bool {
+        collection == schemas::USER.collection
+            && self.only_user.as_deref().is_some_and(|own| own != id)
+    }
+}
+
+impl Source for Visible<'_> {
+    fn schema(&self, collection: &str) -> Option<&'static Schema> {
+        self.catalog.schema(collection)
+    }
+
+    fn entries(&self, collection: &str) -> Vec<query::Entry<'_>> {
+        let mut entries = self.catalog.entries(collection);
+        entries.retain(|e| !self.hidden(collection, e.id));
+        entries
+    }
+
+    fn view(&self, collection: &str, id: &str) -> Option<Map<String, Value>> {
+        if self.hidden(collection, id) {
+            return None;
+        }
+        self.catalog.view(collection, id)
+    }
+
+    fn contains(&self, collection: &str, id: &str) -> bool {
+        !self.hidden(collection, id) && self.catalog.contains(collection, id)
+    }
+}
+
 /// What `user` may read of `collection` (`pairs`: the list's own parameters; `None`
 /// means everything). The engine applies it before filters, counting and paging, for
 /// lists, single objects (404 outside the scope) and the export alike.
@@ -83,24 +132,13 @@ pub type Scope = Box<dyn Fn(&Map<String, Value>) -> bool + Send + Sync>;
 ///   else the capture units, `withinUserHierarchy=true` the capture subtrees,
 ///   `withinUserSearchHierarchy=true` the search subtrees (tally has no search units:
 ///   the capture subtrees, DHIS2's fallback); the first of these that is set wins.
-/// * `users`: everyone with `F_USER_VIEW`, `F_USER_ADD` (or `ALL`); without, only the
-///   user itself.
-/// * everything else: all.
+/// * everything else: all (users are narrowed by [`Visible`], everywhere).
 fn read_scope(
     user: &User,
     collection: &str,
     pairs: &[(String, String)],
     snap: &Arc<Snapshot>,
 ) -> Option<Scope> {
-    if collection == schemas::USER.collection {
-        if user.has("F_USER_VIEW") || user.has("F_USER_ADD") {
-            return None;
-        }
-        let own = user.uid.to_string();
-        return Some(Box::new(move |v| {
-            v.get("id").and_then(Value::as_str) == Some(own.as_str())
-        }));
-    }
     if collection != schemas::ORGANISATION_UNIT.collection {
         return None;
     }
@@ -260,7 +298,7 @@ pub async fn list_objects(
         };
         let restrict = levels.is_some() || scope.is_some();
         let mut page = query::list(
-            catalog.as_ref(),
+            &Visible::new(&catalog, &user),
             schema.collection,
             &query,
             restrict.then_some(&keep as Restriction<'_>),
@@ -349,14 +387,15 @@ pub async fn get_object(
     let query = ListQuery::from_params(&pairs, None, DEFAULT_OBJECT_FIELDS).map_err(query_error)?;
     let catalog = state.app.catalog();
     let scope = read_scope(&user, schema.collection, &[], &state.app.snapshot());
-    let Some(view) = catalog
+    let visible = Visible::new(&catalog, &user);
+    let Some(view) = visible
         .view(schema.collection, &id)
         .filter(|v| scope.as_ref().is_none_or(|s| s(v)))
     else {
         return Ok(not_found(schema, &id));
     };
     let object = query::select(
-        catalog.as_ref(),
+        &visible,
         schema,
         &view,
         &query.fields,
@@ -390,9 +429,10 @@ pub async fn get_identifiable_object(
     let query = ListQuery::from_params(&pairs, None, DEFAULT_OBJECT_FIELDS).map_err(query_error)?;
     let catalog = state.app.catalog();
     let snap = state.app.snapshot();
+    let visible = Visible::new(&catalog, &user);
     let found = schemas::COLLECTIONS.iter().find_map(|schema| {
         let scope = read_scope(&user, schema.collection, &[], &snap);
-        catalog
+        visible
             .view(schema.collection, &id)
             .filter(|v| scope.as_ref().is_none_or(|s| s(v)))
             .map(|view| (*schema, view))
@@ -401,7 +441,7 @@ pub async fn get_identifiable_object(
         return Ok(not_found(&query::schema::OPAQUE_REFERENCE, &id));
     };
     let object = query::select(
-        catalog.as_ref(),
+        &visible,
         schema,
         &view,
         &query.fields,
@@ -522,7 +562,7 @@ pub async fn export_metadata(
                 !is_default && scope.as_ref().is_none_or(|s| s(v))
             };
             let page = query::list(
-                catalog.as_ref(),
+                &Visible::new(&catalog, &user),
                 schema.collection,
                 &query,
                 Some(&keep),

@@ -85,7 +85,7 @@ pub async fn me(
     }
     let catalog = state.app.catalog();
     let selected = select(
-        catalog.as_ref(),
+        &crate::api::metadata_read::Visible::new(&catalog, &user),
         &schemas::ME,
         &view,
         &fields,

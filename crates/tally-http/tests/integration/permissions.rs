@@ -933,6 +933,44 @@ async fn metadata_reads_respect_the_users_scope() {
         StatusCode::OK
     );
     assert_eq!(ids(&t.get("/api/users").await, "users").len(), 7);
+    // Nor through another collection's fields or filters: a group of the clerk and the
+    // superuser shows the superuser as a bare reference.
+    let r = t
+        .post(
+            "/api/metadata",
+            "application/json",
+            json!({"userGroups": [{"id": "groupAAAAAA", "name": "Bo team",
+                                   "users": [{"id": "boclerkAAAA"}, {"id": "M5zQapPyTZI"}]}]})
+            .to_string()
+            .into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let group = t
+        .get_as(
+            "boclerk",
+            "/api/userGroups/groupAAAAAA?fields=users[id,username]",
+        )
+        .await
+        .json();
+    assert_eq!(
+        group,
+        json!({"users": [{"id": "M5zQapPyTZI"}, {"id": "boclerkAAAA", "username": "boclerk"}]})
+    );
+    let r = t
+        .get_as(
+            "boclerk",
+            "/api/userGroups?filter=users.username:eq:admin&fields=id",
+        )
+        .await;
+    assert_eq!(r.json()["userGroups"], json!([]), "{}", r.text());
+    let r = t
+        .get_as(
+            "admin",
+            "/api/userGroups?filter=users.username:eq:admin&fields=id",
+        )
+        .await;
+    assert_eq!(r.json()["userGroups"], json!([{"id": "groupAAAAAA"}]));
     // /api/me shows the user's own units.
     let me = t
         .get_as(
