@@ -205,7 +205,8 @@ impl App {
     /// groups in the document need `F_USER_ADD`, `F_USERROLE_PUBLIC_ADD` and
     /// `F_USERGROUP_PUBLIC_ADD` (or `ALL`), and a non-superuser can neither grant an
     /// authority it does not hold itself (through a role or on a user) nor change a
-    /// user or role holding one: no one raises their own or anyone's privileges.
+    /// user or role holding one, nor give a user org units outside its own capture
+    /// hierarchy: no one raises their own or anyone's privileges.
     ///
     /// # Errors
     /// As [`App::import_metadata`]; 403 when the user may not make these changes
@@ -239,7 +240,7 @@ impl App {
         )
         .map_err(CoreError::BadRequest)?;
         if let Some(user) = by {
-            may_change_access(user, &users, &access)?;
+            may_change_access(user, &users, &access, &self.snapshot())?;
         }
         if access.has_errors() {
             // Atomic: the metadata objects are refused with the users.
@@ -378,7 +379,12 @@ fn persist_missing_ids(store: &dyn Store, set: &mut MetadataSet) -> Result<()> {
 
 /// Whether `user` may make the user, role and group changes of a metadata document (see
 /// [`App::import_metadata_as`]).
-fn may_change_access(user: &User, users: &UserDirectory, access: &AccessChanges) -> Result<()> {
+fn may_change_access(
+    user: &User,
+    users: &UserDirectory,
+    access: &AccessChanges,
+    snap: &Snapshot,
+) -> Result<()> {
     if user.is_super() || access.is_empty() {
         return Ok(());
     }
@@ -420,7 +426,24 @@ fn may_change_access(user: &User, users: &UserDirectory, access: &AccessChanges)
         }
         roles.insert(role.id, role.clone());
     }
+    let own_roots = user.capture_roots(snap);
     for record in &access.users {
+        // Org units only within the manager's own capture hierarchy: a district manager
+        // cannot make a clerk (whose password it sets) for another district.
+        let outside = record
+            .organisation_units
+            .iter()
+            .chain(&record.data_view_organisation_units)
+            .find(|ou| {
+                snap.org_unit_id(tally_domain::metadata::LookupScheme::Uid, ou.as_str())
+                    .is_none_or(|id| !snap.is_in_any_subtree(id, &own_roots))
+            });
+        if let Some(ou) = outside {
+            return refuse(format!(
+                "You cannot assign organisation unit `{ou}` to user `{}`: it is outside your hierarchy",
+                record.username
+            ));
+        }
         let after = User::from_record(record, &roles);
         let before = users.record_by_id(record.id).map(|r| {
             users

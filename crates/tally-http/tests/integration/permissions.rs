@@ -795,6 +795,14 @@ async fn metadata_imports_cannot_raise_privileges() {
     )
     .await;
     forbidden(&r, "admin");
+    // A clerk for another district (the manager is in Bo).
+    let r = post(
+        "manager",
+        json!({"users": [{"id": "newUserAAAA", "username": "newclerk", "password": "Pass-2026!",
+                          "organisationUnits": [{"id": KENEMA}]}]}),
+    )
+    .await;
+    forbidden(&r, KENEMA);
     assert!(t.app.users().record("newclerk").is_none());
     assert!(
         t.app
