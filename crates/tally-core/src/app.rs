@@ -240,6 +240,7 @@ impl App {
         )
         .map_err(CoreError::BadRequest)?;
         if let Some(user) = by {
+            may_move_org_units(user, &set, &next, &applied.changes)?;
             may_change_access(user, &users, &access, &self.snapshot())?;
         }
         if access.has_errors() {
@@ -457,6 +458,41 @@ fn may_change_access(
                 "You cannot create or update user `{}`: it holds authority {a}, which you do not have",
                 record.username
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Moving an org unit (a new `parent`) changes whose hierarchy it is in, so it needs
+/// `F_ORGANISATIONUNIT_MOVE` (or `ALL`), as in DHIS2.
+fn may_move_org_units(
+    user: &User,
+    before: &MetadataSet,
+    after: &MetadataSet,
+    changes: &[tally_domain::metadata::Change],
+) -> Result<()> {
+    use tally_domain::metadata::ObjectKind;
+    if user.has("F_ORGANISATIONUNIT_MOVE") {
+        return Ok(());
+    }
+    let parent = |set: &MetadataSet, uid| match set.object(ObjectKind::OrganisationUnit, uid) {
+        Some(stored) => match stored.object {
+            MetadataObject::OrganisationUnit(ou) => Some(ou.parent),
+            _ => None,
+        },
+        None => None,
+    };
+    for change in changes
+        .iter()
+        .filter(|c| c.kind == ObjectKind::OrganisationUnit)
+    {
+        if let (Some(old), Some(new)) = (parent(before, change.uid), parent(after, change.uid))
+            && old != new
+        {
+            return Err(CoreError::Forbidden(format!(
+                "Moving organisation unit `{}` to another parent needs authority F_ORGANISATIONUNIT_MOVE",
+                change.uid
+            )));
         }
     }
     Ok(())

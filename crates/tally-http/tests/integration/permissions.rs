@@ -815,6 +815,18 @@ async fn metadata_imports_cannot_raise_privileges() {
         StatusCode::OK,
         "admin's password kept"
     );
+    // Moving Kenema's clinic into Bo would widen the manager's own hierarchy.
+    let clinic = |parent: &str| {
+        json!({"organisationUnits": [{"id": KENEMA, "name": "Nongowa Kenema CHC",
+                                      "shortName": "Nongowa Kenema CHC",
+                                      "openingDate": "1970-01-01", "parent": {"id": parent}}]})
+    };
+    let r = post("mdimporter", clinic(BADJIA)).await;
+    forbidden(&r, "F_ORGANISATIONUNIT_MOVE");
+    let r = t
+        .get(&format!("/api/organisationUnits/{KENEMA}?fields=parent"))
+        .await;
+    assert_eq!(r.json()["parent"]["id"], "KIUCimTXf8Q", "not moved");
     // Within its own authorities the manager creates a role and a clerk who can log in.
     let r = post(
         "manager",
