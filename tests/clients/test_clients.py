@@ -499,3 +499,140 @@ class TestMetadataReads:
             {"id": "ImspTQPwCqd", "level": 1, "path": "/ImspTQPwCqd"}]
         users = list(d2client.get_users(fields="id,username,displayName"))
         assert {"id": "M5zQapPyTZI", "username": USER, "displayName": "John Traore"} in users
+
+
+# --------------------------------------------------------------------------- a district clerk
+
+# A non-superuser who may enter data for the district of Bo only (created through
+# POST /api/metadata by the superuser, as an administrator would).
+CLERK, CLERK_PASSWORD, CLERK_ID = "boclerk", "Clerk-2026!", "xE7jOejl9FI"
+KENEMA_CHC = "AGm1hDiA4aS"  # Nongowa Kenema CHC, in the district of Kenema
+
+
+@pytest.fixture(scope="session")
+def clerk(server):
+    admin = Api(server.removeprefix("http://"), USER, PASSWORD)
+    doc = {
+        "userRoles": [{"id": "yrB6vc5Ip3r", "name": "Data entry clerk",
+                       "authorities": ["F_DATAVALUE_ADD"]}],
+        "users": [{"id": CLERK_ID, "username": CLERK, "firstName": "Ama", "surname": "Koroma",
+                   "password": CLERK_PASSWORD, "userRoles": [{"id": "yrB6vc5Ip3r"}],
+                   "organisationUnits": [{"id": BO}]}],
+    }
+    r = admin.post("metadata", json=doc)
+    assert r.json()["status"] == "OK", r.text
+    return CLERK
+
+
+@pytest.fixture(scope="session")
+def clerk_dhis2py(server, clerk):
+    return Api(server.removeprefix("http://"), clerk, CLERK_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def clerk_d2client(server, clerk):
+    client = DHIS2Client(server, username=clerk, password=CLERK_PASSWORD, retries=0)
+    yield client
+    client.close()
+
+
+def assert_outside_hierarchy(summary: dict) -> None:
+    """The ImportSummary of values for an org unit outside the capture hierarchy."""
+    assert summary["status"] == "WARNING", summary
+    assert summary["importCount"] == {"imported": 0, "updated": 0, "ignored": 1, "deleted": 0}
+    assert [c["errorCode"] for c in summary["conflicts"]] == ["E7617"], summary
+    assert summary["conflicts"][0]["objects"] == {"organisationUnit": KENEMA_CHC,
+                                                   "user": CLERK_ID}
+
+
+class TestDistrictClerk:
+    """Both clients as a user restricted to Bo: they read /api/me and metadata, round-trip
+    values inside Bo, and are refused (status and errorCode) in Kenema."""
+
+    def test_dhis2py_me_and_metadata(self, clerk_dhis2py):
+        me = clerk_dhis2py.get("me").json()
+        assert me["username"] == CLERK
+        assert me["organisationUnits"] == [{"id": BO}]
+        assert "ALL" not in me["authorities"] and "F_DATAVALUE_ADD" in me["authorities"]
+        mine = clerk_dhis2py.get("organisationUnits", params={"userOnly": True}).json()
+        assert [o["id"] for o in mine["organisationUnits"]] == [BO]
+        within = clerk_dhis2py.get_paged("organisationUnits", merge=True, page_size=5, params={
+            "withinUserHierarchy": True, "fields": "id,path"})["organisationUnits"]
+        assert len(within) == 14 and all(f"/{BO}" in o["path"] for o in within)
+        # Metadata itself is readable by every user, as in DHIS2.
+        assert len(clerk_dhis2py.get("organisationUnits", params={"paging": False})
+                   .json()["organisationUnits"]) == 36
+        ds = clerk_dhis2py.get(f"dataSets/{DATA_SET}", params={"fields": "id,periodType"}).json()
+        assert ds == {"id": DATA_SET, "periodType": "Monthly"}
+        # Without F_USER_VIEW the user list holds the user alone.
+        users = clerk_dhis2py.get("users", params={"fields": "id,username"}).json()["users"]
+        assert users == [{"id": CLERK_ID, "username": CLERK}]
+
+    def test_dhis2py_round_trip_inside_bo(self, clerk_dhis2py):
+        sent = {"f7n9E0hX8qk": "3", "Ix2HsbDMLea": "4"}
+        r = clerk_dhis2py.post("dataValueSets", json=data_value_set("202410", sent))
+        assert_import_success(r.json(), 2)
+        got = clerk_dhis2py.get("dataValueSets", params={
+            "dataSet": DATA_SET, "period": "202410", "orgUnit": ORG_UNIT}).json()
+        assert values_by_de(got) == sent
+        assert {dv["storedBy"] for dv in got["dataValues"]} == {CLERK}
+        got = clerk_dhis2py.get("dataValueSets", params={
+            "dataSet": DATA_SET, "period": "202410", "orgUnit": BO, "children": True}).json()
+        assert values_by_de(got) == sent
+
+    def test_dhis2py_refused_in_kenema(self, clerk_dhis2py, dhis2py):
+        with pytest.raises(RequestException) as exc:
+            clerk_dhis2py.post("dataValueSets", json=data_value_set(
+                "202410", {"f7n9E0hX8qk": "8"}, org_unit=KENEMA_CHC))
+        assert exc.value.code == 409
+        body = json.loads(exc.value.description)
+        assert_outside_hierarchy(body["response"])
+        assert import_response_ok(body["response"]) is False
+        with pytest.raises(RequestException) as exc:
+            clerk_dhis2py.get("dataValueSets", params={
+                "dataSet": DATA_SET, "period": "202410", "orgUnit": KENEMA_CHC})
+        assert exc.value.code == 409
+        assert json.loads(exc.value.description)["errorCode"] == "E2012"
+        # Nothing was written (read back as the superuser).
+        got = dhis2py.get("dataValueSets", params={
+            "dataSet": DATA_SET, "period": "202410", "orgUnit": KENEMA_CHC}).json()
+        assert values_by_de(got) == {}
+
+    def test_dhis2_client_me_and_metadata(self, clerk_d2client):
+        me = clerk_d2client.get_current_user(fields="id,username,organisationUnits[id,level]")
+        assert me == {"id": CLERK_ID, "username": CLERK,
+                      "organisationUnits": [{"id": BO, "level": 2}]}
+        units = list(clerk_d2client.get_organisation_units(fields="id"))
+        assert len(units) == 36
+        ds = clerk_d2client.get_data_set(DATA_SET, fields="id,name")
+        assert ds == {"id": DATA_SET, "name": "Mortality < 5 years"}
+
+    def test_dhis2_client_round_trip_inside_bo(self, clerk_d2client):
+        sent = {"eY5ehpbEsB7": "6", "FTRrcoaog83": "7"}
+        body = clerk_d2client.post_data_value_set(data_value_set("202411", sent))
+        assert_import_success(body, 2)
+        got = clerk_d2client.get_data_value_set(
+            {"dataSet": DATA_SET, "period": "202411", "orgUnit": ORG_UNIT})
+        assert values_by_de(got) == sent
+        clerk_d2client.set_data_value("f7n9E0hX8qk", "202411", ORG_UNIT, 11, co=DEFAULT_COC)
+        assert clerk_d2client.get_data_value("f7n9E0hX8qk", "202411", ORG_UNIT,
+                                             co=DEFAULT_COC) == ["11"]
+
+    def test_dhis2_client_refused_in_kenema(self, clerk_d2client, d2client):
+        with pytest.raises(DHIS2HTTPError) as exc:
+            clerk_d2client.post_data_value_set(data_value_set(
+                "202411", {"eY5ehpbEsB7": "1"}, org_unit=KENEMA_CHC))
+        assert exc.value.status_code == 409
+        assert_outside_hierarchy(exc.value.payload["response"])
+        with pytest.raises(DHIS2HTTPError) as exc:
+            clerk_d2client.set_data_value("eY5ehpbEsB7", "202411", KENEMA_CHC, 1, co=DEFAULT_COC)
+        assert exc.value.status_code == 409
+        assert exc.value.payload["errorCode"] == "E2020"
+        with pytest.raises(DHIS2HTTPError) as exc:
+            clerk_d2client.get_data_value_set(
+                {"dataSet": DATA_SET, "period": "202411", "orgUnit": KENEMA_CHC})
+        assert exc.value.status_code == 409
+        assert exc.value.payload["errorCode"] == "E2012"
+        got = d2client.get_data_value_set(
+            {"dataSet": DATA_SET, "period": "202411", "orgUnit": KENEMA_CHC})
+        assert values_by_de(got) == {}

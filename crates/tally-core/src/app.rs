@@ -14,7 +14,7 @@ use crate::users::metadata::{AccessChanges, merge_access};
 use crate::users::sessions::Sessions;
 use crate::users::throttle::Throttle;
 use crate::users::tokens::TokenRecord;
-use crate::users::{UserDirectory, UserGroup, UserRecord, UserRole, Users};
+use crate::users::{User, UserDirectory, UserGroup, UserRecord, UserRole, Users};
 
 /// A store that holds data values, metadata, jobs and the data entry tables.
 pub trait Store: DataValueStore + MetadataStore + JobStore + DataEntryStore {}
@@ -219,6 +219,24 @@ impl App {
     /// # Errors
     /// A body that is not a metadata document (400), or storage failures.
     pub fn import_metadata(&self, json: &str) -> Result<ImportReport> {
+        self.import_metadata_by(json, None)
+    }
+
+    /// [`App::import_metadata`] on behalf of `user` (the Web API): users, roles and
+    /// groups in the document need `F_USER_ADD`, `F_USERROLE_PUBLIC_ADD` and
+    /// `F_USERGROUP_PUBLIC_ADD` (or `ALL`), and a non-superuser can neither grant an
+    /// authority it does not hold itself (through a role or on a user) nor change a
+    /// user or role holding one, nor give a user org units outside its own capture
+    /// hierarchy: no one raises their own or anyone's privileges.
+    ///
+    /// # Errors
+    /// As [`App::import_metadata`]; 403 when the user may not make these changes
+    /// (nothing changes).
+    pub fn import_metadata_as(&self, json: &str, user: &User) -> Result<ImportReport> {
+        self.import_metadata_by(json, Some(user))
+    }
+
+    fn import_metadata_by(&self, json: &str, by: Option<&User>) -> Result<ImportReport> {
         let document =
             parse_metadata_document(json).map_err(|e| CoreError::BadRequest(e.to_string()))?;
         // Users, roles and groups are read from the same JSON by their own merge.
@@ -243,6 +261,10 @@ impl App {
             &mut generate,
         )
         .map_err(CoreError::BadRequest)?;
+        if let Some(user) = by {
+            may_move_org_units(user, &set, &next, &applied.changes)?;
+            may_change_access(user, &users, &access, &self.snapshot())?;
+        }
         if access.has_errors() {
             // Atomic: the metadata objects are refused with the users.
             let mut reports = outcome.report.type_reports;
@@ -404,4 +426,124 @@ fn save_objects(
 fn persist_missing_ids(store: &dyn Store, set: &mut MetadataSet) -> Result<()> {
     let missing = set.missing_internal_ids();
     save_objects(store, set, missing, Vec::new())
+}
+
+/// Whether `user` may make the user, role and group changes of a metadata document (see
+/// [`App::import_metadata_as`]).
+fn may_change_access(
+    user: &User,
+    users: &UserDirectory,
+    access: &AccessChanges,
+    snap: &Snapshot,
+) -> Result<()> {
+    if user.is_super() || access.is_empty() {
+        return Ok(());
+    }
+    let refuse = |what: String| Err(CoreError::Forbidden(what));
+    for (present, authority, kind) in [
+        (!access.users.is_empty(), "F_USER_ADD", "users"),
+        (
+            !access.roles.is_empty(),
+            "F_USERROLE_PUBLIC_ADD",
+            "user roles",
+        ),
+        (
+            !access.groups.is_empty(),
+            "F_USERGROUP_PUBLIC_ADD",
+            "user groups",
+        ),
+    ] {
+        if present && !user.has(authority) {
+            return refuse(format!(
+                "You don't have the proper permissions to create or update {kind} ({authority})"
+            ));
+        }
+    }
+    let lacking = |authorities: &[String]| -> Option<String> {
+        authorities
+            .iter()
+            .find(|a| a.as_str() == "ALL" || !user.has(a))
+            .cloned()
+    };
+    let mut roles: std::collections::HashMap<_, _> =
+        users.roles().map(|r| (r.id, r.clone())).collect();
+    for role in &access.roles {
+        let before = users.role(role.id).map(|r| r.authorities.as_slice());
+        if let Some(a) = lacking(&role.authorities).or_else(|| before.and_then(lacking)) {
+            return refuse(format!(
+                "You cannot create or update user role `{}`: it holds authority {a}, which you do not have",
+                role.id
+            ));
+        }
+        roles.insert(role.id, role.clone());
+    }
+    let own_roots = user.capture_roots(snap);
+    for record in &access.users {
+        // Org units only within the manager's own capture hierarchy: a district manager
+        // cannot make a clerk (whose password it sets) for another district.
+        let outside = record
+            .organisation_units
+            .iter()
+            .chain(&record.data_view_organisation_units)
+            .find(|ou| {
+                snap.org_unit_id(tally_domain::metadata::LookupScheme::Uid, ou.as_str())
+                    .is_none_or(|id| !snap.is_in_any_subtree(id, &own_roots))
+            });
+        if let Some(ou) = outside {
+            return refuse(format!(
+                "You cannot assign organisation unit `{ou}` to user `{}`: it is outside your hierarchy",
+                record.username
+            ));
+        }
+        let after = User::from_record(record, &roles);
+        let before = users.record_by_id(record.id).map(|r| {
+            users
+                .get(&r.username)
+                .map(|u| u.authorities)
+                .unwrap_or_default()
+        });
+        if let Some(a) = lacking(&after.authorities).or_else(|| before.as_deref().and_then(lacking))
+        {
+            return refuse(format!(
+                "You cannot create or update user `{}`: it holds authority {a}, which you do not have",
+                record.username
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Moving an org unit (a new `parent`) changes whose hierarchy it is in, so it needs
+/// `F_ORGANISATIONUNIT_MOVE` (or `ALL`), as in DHIS2.
+fn may_move_org_units(
+    user: &User,
+    before: &MetadataSet,
+    after: &MetadataSet,
+    changes: &[tally_domain::metadata::Change],
+) -> Result<()> {
+    use tally_domain::metadata::ObjectKind;
+    if user.has("F_ORGANISATIONUNIT_MOVE") {
+        return Ok(());
+    }
+    let parent = |set: &MetadataSet, uid| match set.object(ObjectKind::OrganisationUnit, uid) {
+        Some(stored) => match stored.object {
+            MetadataObject::OrganisationUnit(ou) => Some(ou.parent),
+            _ => None,
+        },
+        None => None,
+    };
+    for change in changes
+        .iter()
+        .filter(|c| c.kind == ObjectKind::OrganisationUnit)
+    {
+        if let (Some(old), Some(new)) = (parent(before, change.uid), parent(after, change.uid))
+            && old != new
+        {
+            return Err(CoreError::Forbidden(format!(
+                "Moving organisation unit `{}` to another parent needs authority F_ORGANISATIONUNIT_MOVE",
+                change.uid
+            )));
+        }
+    }
+    Ok(())
 }

@@ -812,6 +812,18 @@ pub struct AuditPage {
     pub data_value_audits: Vec<AuditEntry>,
 }
 
+/// Every org unit in the subtrees of `roots` (internal ids, sorted, no duplicates).
+fn view_scope(snap: &Snapshot, roots: &[OrgUnitId]) -> Vec<u32> {
+    let mut ids: Vec<u32> = roots
+        .iter()
+        .flat_map(|r| snap.org_unit_subtree(*r))
+        .map(|id| id.0)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Resolves the given identifiers; `None` when some were given and none is known (the
 /// query then matches nothing, where DHIS2 would drop the filter).
 fn resolve_all(given: &[String], lookup: impl Fn(&str) -> Option<u32>) -> Option<Vec<u32>> {
@@ -820,12 +832,14 @@ fn resolve_all(given: &[String], lookup: impl Fn(&str) -> Option<u32>) -> Option
 }
 
 impl App {
-    /// `GET /api/audits/dataValue`: audit rows newest first, paged like DHIS2.
+    /// `GET /api/audits/dataValue`: audit rows newest first, paged like DHIS2, of org
+    /// units in `user`'s data view hierarchy only (superusers too, as the export): rows
+    /// elsewhere are never counted or shown, and an `ou` outside it matches nothing.
     ///
     /// # Errors
     /// 409 "Illegal period identifier" for a period that does not parse; storage
     /// failures.
-    pub fn data_value_audits(&self, p: &AuditParams) -> Result<AuditPage> {
+    pub fn data_value_audits(&self, p: &AuditParams, user: &User) -> Result<AuditPage> {
         use tally_domain::metadata::ObjectKind as K;
         let snap = self.snapshot();
         let uid = LookupScheme::Uid;
@@ -869,7 +883,28 @@ impl App {
         }
         let given = !(p.data_elements.is_empty() && p.data_sets.is_empty());
         let elements = (!given || !de.is_empty()).then_some(de);
-        let org_units = resolve_all(&p.org_units, |o| snap.org_unit_id(uid, o).map(|i| i.0));
+        let view_roots = user.view_roots(&snap);
+        let in_view = |o: &str| {
+            snap.org_unit_id(uid, o)
+                .filter(|id| snap.is_in_any_subtree(*id, &view_roots))
+                .map(|i| i.0)
+        };
+        let mut sees_everything = false;
+        let org_units = resolve_all(&p.org_units, in_view).map(|given| {
+            if given.is_empty() {
+                // No `ou`: every unit the user may view; no filter at all when that is
+                // every unit (a national superuser), which keeps the query simple.
+                let scope = view_scope(&snap, &view_roots);
+                sees_everything = scope.len() == snap.org_units().count();
+                if sees_everything { Vec::new() } else { scope }
+            } else {
+                given
+            }
+        });
+        // A user who views nothing sees no audit (an empty list would mean "any").
+        if !sees_everything && org_units.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(empty(pager(0)));
+        }
         let coc = |text: &Option<String>| match text.as_deref().map(str::trim) {
             None | Some("") => Some(None),
             Some(c) => snap.category_option_combo_id(uid, c).map(|i| Some(i.0)),

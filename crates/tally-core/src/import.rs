@@ -259,6 +259,7 @@ impl App {
             Ok(None) => "false".to_owned(),
             Err(message) => return import_summary_failed(options, &message),
         };
+        let completion_refusal = validator.completion_refusal();
 
         // Validation runs on its own thread, so the writer (the bottleneck: B-tree pages
         // and audit rows) only writes. Conflicts stay with the validator until the end.
@@ -311,10 +312,13 @@ impl App {
                 None => result,
             }
         });
-        let conflicts = match validated {
+        let mut conflicts = match validated {
             Ok(c) => c,
             Err(message) => return import_summary_failed(options, &message),
         };
+        if let Some(c) = completion_refusal {
+            conflicts.add(c, None);
+        }
         if let Err(e) = tx.commit() {
             return import_summary_failed(options, &e.to_string());
         }

@@ -212,8 +212,15 @@ impl App {
         let Some(format) = parse_format(&params.format) else {
             return self.finish_failed(job, "Unknown import format");
         };
-        let Some(user) = self.users().get(&job.username) else {
-            return self.finish_failed(job, "The user who submitted the job no longer exists");
+        let users = self.users();
+        let Some(user) = users
+            .record(&job.username)
+            .and_then(|r| users.active_by_id(r.id))
+        else {
+            return self.finish_failed(
+                job,
+                "The user who submitted the job no longer exists or is disabled",
+            );
         };
         let options = match ImportOptions::from_query(
             params.query.iter().map(|(k, v)| (k.as_str(), v.as_str())),
@@ -277,7 +284,19 @@ impl App {
         Ok(n)
     }
 
-    /// A job's notifications (newest first), `None` for an unknown job.
+    /// The job, if `user` may see it: its submitter, or a superuser. Anyone else is
+    /// told what an unknown job gives (a summary names the submitter's org units and
+    /// values).
+    fn visible_job(&self, job_type: &str, id: &str, user: &User) -> Result<Option<JobRecord>> {
+        Ok(self
+            .store
+            .job(id)?
+            .filter(|j| j.job_type == job_type)
+            .filter(|j| user.is_super() || j.username == user.username))
+    }
+
+    /// A job's notifications (newest first), `None` for an unknown job or one `user`
+    /// may not see.
     ///
     /// # Errors
     /// Storage failures.
@@ -285,23 +304,20 @@ impl App {
         &self,
         job_type: &str,
         id: &str,
+        user: &User,
     ) -> Result<Option<Vec<Notification>>> {
         Ok(self
-            .store
-            .job(id)?
-            .filter(|j| j.job_type == job_type)
+            .visible_job(job_type, id, user)?
             .map(|j| serde_json::from_str(&j.notifications).unwrap_or_default()))
     }
 
-    /// A job's summary JSON, if it has one.
+    /// A job's summary JSON, if it has one and `user` may see it.
     ///
     /// # Errors
     /// Storage failures.
-    pub fn task_summary(&self, job_type: &str, id: &str) -> Result<Option<String>> {
+    pub fn task_summary(&self, job_type: &str, id: &str, user: &User) -> Result<Option<String>> {
         Ok(self
-            .store
-            .job(id)?
-            .filter(|j| j.job_type == job_type)
+            .visible_job(job_type, id, user)?
             .and_then(|j| j.summary))
     }
 

@@ -302,6 +302,9 @@ impl<'a> Validator<'a> {
         let (Some(ou), Some(period)) = (self.header_org_unit, self.header_period) else {
             return Ok(None);
         };
+        if self.completion_refusal().is_some() {
+            return Ok(None);
+        }
         let aoc = self
             .header_aoc
             .unwrap_or(self.snap.defaults().category_option_combo);
@@ -325,6 +328,30 @@ impl<'a> Validator<'a> {
             },
             period_row(period),
         )))
+    }
+
+    /// The E7617 conflict of a completion asked for an org unit outside the user's data
+    /// capture hierarchy (superusers too, as for values): the registration is not
+    /// written. Added after the values, so it joins their E7617 group for that unit.
+    pub(crate) fn completion_refusal(&self) -> Option<Conflict> {
+        self.data_set?;
+        let text = blank(self.header.complete_date.as_deref())?;
+        if text.eq_ignore_ascii_case("false") {
+            return None;
+        }
+        let ou = self.header_org_unit?;
+        self.header_period?;
+        if self.snap.is_in_any_subtree(ou, &self.roots) {
+            return None;
+        }
+        let ou_uid = self.snap.org_unit(ou)?.common.uid.as_str();
+        let user = self.user.uid.to_string();
+        Some(Conflict::coded(
+            ErrorCode::E7617,
+            Some("orgUnit"),
+            vec![obj("organisationUnit", ou_uid), obj("user", &user)],
+            &[ou_uid, &user],
+        ))
     }
 
     /// `dataSetComplete` text after a successful completion.

@@ -1,4 +1,5 @@
-//! `GET /api/audits/dataValue`: the data value audit trail, filtered and paged.
+//! `GET /api/audits/dataValue`: the data value audit trail, filtered and paged, within
+//! the user's data view hierarchy.
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -53,7 +54,7 @@ fn number(pairs: &[(String, String)], name: &str, default: u64) -> Result<u64, A
 /// `GET /api/audits/dataValue?ds&de&pe&ou&co&cc&auditType&skipPaging&paging&page&pageSize`.
 pub async fn data_value_audits(
     State(state): State<AppState>,
-    CurrentUser(_user): CurrentUser,
+    CurrentUser(user): CurrentUser,
     req: Request,
 ) -> Result<Response, ApiError> {
     let pairs = form_pairs(req.uri().query().unwrap_or(""));
@@ -85,7 +86,7 @@ pub async fn data_value_audits(
         paging,
     };
     let app = state.app.clone();
-    let page = tokio::task::spawn_blocking(move || app.data_value_audits(&params))
+    let page = tokio::task::spawn_blocking(move || app.data_value_audits(&params, &user))
         .await
         .map_err(|e| ApiError::internal(&e))??;
     Ok(axum::Json(page).into_response())

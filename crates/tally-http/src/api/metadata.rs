@@ -18,7 +18,7 @@ pub async fn import_metadata(
 ) -> Result<Response, ApiError> {
     crate::auth::require(&user, "F_METADATA_IMPORT")?;
     let app = state.app.clone();
-    let report = tokio::task::spawn_blocking(move || app.import_metadata(&body))
+    let report = tokio::task::spawn_blocking(move || app.import_metadata_as(&body, &user))
         .await
         .map_err(|e| ApiError::internal(&e))??;
     let (code, status) = match report.status {

@@ -9,8 +9,9 @@
 //! * `/api/metadata` answers a metadata document (default fields `:owner`) that
 //!   `POST /api/metadata` accepts; it needs `F_METADATA_EXPORT`.
 //!
-//! Every route needs an authenticated user. Organisation-unit scoping of what a user may
-//! read is not done yet: see [`read_scope`], the one place it goes.
+//! Every route needs an authenticated user; what each user may read is [`read_scope`]
+//! (the org unit list's `userOnly`/`withinUserHierarchy`… parameters, users without
+//! `F_USER_VIEW` see only themselves).
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -20,16 +21,19 @@ use axum::routing::get;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::{Map, Value};
+use std::sync::Arc;
+
 use tally_core::users::User;
-use tally_domain::metadata::schemas;
 use tally_domain::metadata::{
     DEFAULT_CATEGORY_COMBO_UID, DEFAULT_CATEGORY_OPTION_COMBO_UID, DEFAULT_CATEGORY_OPTION_UID,
     DEFAULT_CATEGORY_UID,
 };
+use tally_domain::metadata::{LookupScheme, OrgUnitId, Snapshot, schemas};
 use tally_domain::query::{
     self, ListQuery, Pager, QueryError, Restriction, Schema, SelectOptions, Source, encode_params,
     parse_bool,
 };
+use tally_domain::uid::Uid;
 
 use crate::AppState;
 use crate::api::data_value_sets::form_pairs;
@@ -69,16 +73,112 @@ pub fn routes() -> Router<AppState> {
 /// A predicate over object views limiting what a user may read.
 pub type Scope = Box<dyn Fn(&Map<String, Value>) -> bool + Send + Sync>;
 
-/// What `user` may read of `collection`: `None` means everything.
+/// The catalog as `user` sees it: without `F_USER_VIEW`, `F_USER_ADD` (or `ALL`) the only
+/// user is the user itself, in lists, by id, in the export, in nested fields
+/// (`userGroups?fields=users[username]`) and in filters through references alike.
+/// References to hidden users stay `{"id"}`.
+pub struct Visible<'a> {
+    catalog: &'a tally_domain::metadata::Catalog,
+    /// `Some(uid)`: the user may see this user only.
+    only_user: Option<String>,
+}
+
+impl<'a> Visible<'a> {
+    #[must_use]
+    pub fn new(catalog: &'a tally_domain::metadata::Catalog, user: &User) -> Self {
+        let sees_all = user.has("F_USER_VIEW") || user.has("F_USER_ADD");
+        Self {
+            catalog,
+            only_user: (!sees_all).then(|| user.uid.to_string()),
+        }
+    }
+
+    fn hidden(&self, collection: &str, id: &str) -> bool {
+        collection == schemas::USER.collection
+            && self.only_user.as_deref().is_some_and(|own| own != id)
+    }
+}
+
+impl Source for Visible<'_> {
+    fn schema(&self, collection: &str) -> Option<&'static Schema> {
+        self.catalog.schema(collection)
+    }
+
+    fn entries(&self, collection: &str) -> Vec<query::Entry<'_>> {
+        let mut entries = self.catalog.entries(collection);
+        entries.retain(|e| !self.hidden(collection, e.id));
+        entries
+    }
+
+    fn view(&self, collection: &str, id: &str) -> Option<Map<String, Value>> {
+        if self.hidden(collection, id) {
+            return None;
+        }
+        self.catalog.view(collection, id)
+    }
+
+    fn contains(&self, collection: &str, id: &str) -> bool {
+        !self.hidden(collection, id) && self.catalog.contains(collection, id)
+    }
+}
+
+/// What `user` may read of `collection` (`pairs`: the list's own parameters; `None`
+/// means everything). The engine applies it before filters, counting and paging, for
+/// lists, single objects (404 outside the scope) and the export alike.
 ///
-/// This is the seam for organisation-unit scoping of metadata reads (issue 5, the step
-/// after this one): return a predicate (e.g. org units inside the user's view hierarchy,
-/// data sets assigned to those units) and the engine applies it before filters, counting
-/// and paging, for lists, single objects (404 outside the scope) and the export alike.
-/// **Not implemented yet**: today every authenticated user reads every object, as a
-/// DHIS2 superuser would.
-fn read_scope(_user: &User, _collection: &str) -> Option<Scope> {
-    None
+/// As DHIS2 (metadata is readable by every authenticated user):
+/// * `organisationUnits`: all, or with `userOnly=true` the user's data capture units,
+///   `userDataViewOnly=true` its data view units, `userDataViewFallback=true` those or
+///   else the capture units, `withinUserHierarchy=true` the capture subtrees,
+///   `withinUserSearchHierarchy=true` the search subtrees (tally has no search units:
+///   the capture subtrees, DHIS2's fallback); the first of these that is set wins.
+/// * everything else: all (users are narrowed by [`Visible`], everywhere).
+fn read_scope(
+    user: &User,
+    collection: &str,
+    pairs: &[(String, String)],
+    snap: &Arc<Snapshot>,
+) -> Option<Scope> {
+    if collection != schemas::ORGANISATION_UNIT.collection {
+        return None;
+    }
+    let flag = |name: &str| {
+        let value = pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        parse_bool(value, false)
+    };
+    let units = |uids: &[Uid]| -> Vec<OrgUnitId> {
+        uids.iter()
+            .filter_map(|u| snap.org_unit_id(LookupScheme::Uid, u.as_str()))
+            .collect()
+    };
+    let (ids, subtrees) = if flag("userOnly") {
+        (units(&user.capture_org_units), false)
+    } else if flag("userDataViewOnly") {
+        (units(&user.view_org_units), false)
+    } else if flag("userDataViewFallback") {
+        (units(user.view_units()), false)
+    } else if flag("withinUserHierarchy") || flag("withinUserSearchHierarchy") {
+        (user.capture_roots(snap), true)
+    } else {
+        return None;
+    };
+    let snap = Arc::clone(snap);
+    Some(Box::new(move |v| {
+        v.get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| snap.org_unit_id(LookupScheme::Uid, id))
+            .is_some_and(|ou| {
+                if subtrees {
+                    snap.is_in_any_subtree(ou, &ids)
+                } else {
+                    ids.contains(&ou)
+                }
+            })
+    }))
 }
 
 fn query_error(e: QueryError) -> ApiError {
@@ -188,7 +288,7 @@ pub async fn list_objects(
     let pairs = form_pairs(req.uri().query().unwrap_or_default());
     let endpoint = endpoint(req.headers(), schema.collection, &path);
     let catalog = state.app.catalog();
-    let scope = read_scope(&user, schema.collection);
+    let scope = read_scope(&user, schema.collection, &pairs, &state.app.snapshot());
     let levels = level_bounds(schema, &pairs)?;
     let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let query =
@@ -198,7 +298,7 @@ pub async fn list_objects(
         };
         let restrict = levels.is_some() || scope.is_some();
         let mut page = query::list(
-            catalog.as_ref(),
+            &Visible::new(&catalog, &user),
             schema.collection,
             &query,
             restrict.then_some(&keep as Restriction<'_>),
@@ -286,15 +386,16 @@ pub async fn get_object(
     let pairs = form_pairs(req.uri().query().unwrap_or_default());
     let query = ListQuery::from_params(&pairs, None, DEFAULT_OBJECT_FIELDS).map_err(query_error)?;
     let catalog = state.app.catalog();
-    let scope = read_scope(&user, schema.collection);
-    let Some(view) = catalog
+    let scope = read_scope(&user, schema.collection, &[], &state.app.snapshot());
+    let visible = Visible::new(&catalog, &user);
+    let Some(view) = visible
         .view(schema.collection, &id)
         .filter(|v| scope.as_ref().is_none_or(|s| s(v)))
     else {
         return Ok(not_found(schema, &id));
     };
     let object = query::select(
-        catalog.as_ref(),
+        &visible,
         schema,
         &view,
         &query.fields,
@@ -327,9 +428,11 @@ pub async fn get_identifiable_object(
     let pairs = form_pairs(req.uri().query().unwrap_or_default());
     let query = ListQuery::from_params(&pairs, None, DEFAULT_OBJECT_FIELDS).map_err(query_error)?;
     let catalog = state.app.catalog();
+    let snap = state.app.snapshot();
+    let visible = Visible::new(&catalog, &user);
     let found = schemas::COLLECTIONS.iter().find_map(|schema| {
-        let scope = read_scope(&user, schema.collection);
-        catalog
+        let scope = read_scope(&user, schema.collection, &[], &snap);
+        visible
             .view(schema.collection, &id)
             .filter(|v| scope.as_ref().is_none_or(|s| s(v)))
             .map(|view| (*schema, view))
@@ -338,7 +441,7 @@ pub async fn get_identifiable_object(
         return Ok(not_found(&query::schema::OPAQUE_REFERENCE, &id));
     };
     let object = query::select(
-        catalog.as_ref(),
+        &visible,
         schema,
         &view,
         &query.fields,
@@ -439,9 +542,10 @@ pub async fn export_metadata(
         .now()
         .strftime("%Y-%m-%dT%H:%M:%S%.3f")
         .to_string();
+    let snap = state.app.snapshot();
     let scopes: Vec<(&'static Schema, Option<Scope>)> = export_selection(&pairs)
         .into_iter()
-        .map(|s| (s, read_scope(&user, s.collection)))
+        .map(|s| (s, read_scope(&user, s.collection, &[], &snap)))
         .collect();
     let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let mut collections = Vec::new();
@@ -458,7 +562,7 @@ pub async fn export_metadata(
                 !is_default && scope.as_ref().is_none_or(|s| s(v))
             };
             let page = query::list(
-                catalog.as_ref(),
+                &Visible::new(&catalog, &user),
                 schema.collection,
                 &query,
                 Some(&keep),

@@ -43,10 +43,17 @@ pub async fn me(
     CurrentUser(user): CurrentUser,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let record = state.app.users().record_by_id(user.uid).cloned();
+    // DHIS2's `name` is "firstName surname" (the username when the user has neither).
+    let name = record
+        .as_ref()
+        .map(|r| format!("{} {}", r.first_name, r.surname).trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| user.username.clone());
     let base = json!({
         "id": user.uid,
         "username": user.username,
-        "name": user.username,
+        "name": name,
         "authorities": user.authorities,
         "organisationUnits": user.capture_org_units.iter().map(|u| json!({"id": u})).collect::<Vec<_>>(),
         "dataViewOrganisationUnits": user.view_units().iter().map(|u| json!({"id": u})).collect::<Vec<_>>(),
@@ -66,8 +73,8 @@ pub async fn me(
     let Value::Object(mut view) = base else {
         return Err(ApiError::internal(&"the /api/me view is not an object"));
     };
-    view.insert("displayName".into(), json!(user.username));
-    if let Some(record) = state.app.users().record_by_id(user.uid) {
+    view.insert("displayName".into(), json!(name));
+    if let Some(record) = &record {
         let refs = |ids: &[tally_domain::uid::Uid]| {
             Value::Array(ids.iter().map(|id| json!({ "id": id })).collect())
         };
@@ -78,7 +85,7 @@ pub async fn me(
     }
     let catalog = state.app.catalog();
     let selected = select(
-        catalog.as_ref(),
+        &crate::api::metadata_read::Visible::new(&catalog, &user),
         &schemas::ME,
         &view,
         &fields,
@@ -87,15 +94,16 @@ pub async fn me(
     Ok(axum::Json(Value::Object(selected)).into_response())
 }
 
-/// `GET /api/system/tasks/{jobType}/{id}`: notifications, newest first; `[]` when unknown.
+/// `GET /api/system/tasks/{jobType}/{id}`: notifications, newest first; `[]` when unknown
+/// (or submitted by someone else, unless the caller is a superuser).
 pub async fn task(
     State(state): State<AppState>,
-    CurrentUser(_user): CurrentUser,
+    CurrentUser(user): CurrentUser,
     Path((job_type, id)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let list = state
         .app
-        .task_notifications(&job_type, &id)?
+        .task_notifications(&job_type, &id, &user)?
         .unwrap_or_default();
     Ok(axum::Json(list))
 }
@@ -104,10 +112,10 @@ pub async fn task(
 /// body while there is none.
 pub async fn task_summary(
     State(state): State<AppState>,
-    CurrentUser(_user): CurrentUser,
+    CurrentUser(user): CurrentUser,
     Path((job_type, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    Ok(match state.app.task_summary(&job_type, &id)? {
+    Ok(match state.app.task_summary(&job_type, &id, &user)? {
         Some(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         None => StatusCode::OK.into_response(),
     })

@@ -398,3 +398,62 @@ async fn users_and_roles_through_the_metadata_api() {
     let me = get_with(&t, "/api/me/authorization", Some(("Authorization", &auth))).await;
     assert_eq!(me.json(), json!(["F_DATAVALUE_ADD"]));
 }
+
+/// The paths the other tests leave out: a token that expires by itself, logins of
+/// unknown and disabled users, and a session that ends when its user is disabled.
+#[tokio::test]
+async fn expiring_tokens_and_disabled_users_sessions() {
+    let t = TestApp::demo();
+    let expire = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 1500;
+    let r = t
+        .post_as(
+            "importer",
+            "/api/apiToken",
+            "application/json",
+            json!({ "expire": expire }).to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    t.redact(r.json()["response"]["uid"].as_str().unwrap(), "[token id]");
+    let auth = format!("ApiToken {}", r.json()["response"]["key"].as_str().unwrap());
+    let me = get_with(&t, "/api/me", Some(("Authorization", &auth))).await;
+    assert_eq!(me.status, StatusCode::OK, "valid before its expiry");
+    assert_eq!(me.json()["username"], "importer");
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    assert_unauthorized(&get_with(&t, "/api/me", Some(("Authorization", &auth))).await);
+
+    let login = |username: &str| {
+        Request::post("/api/auth/login")
+            .header("Content-Type", "application/json")
+            .body(Body::from(
+                json!({"username": username, "password": "district"}).to_string(),
+            ))
+            .unwrap()
+    };
+    // Unknown users are refused like wrong passwords.
+    let r = t.request(login("nobody")).await;
+    assert_unauthorized(&r);
+    assert_eq!(r.json()["message"], "Bad credentials");
+    assert!(r.header("set-cookie").is_none());
+
+    // A session ends when its user is disabled, and the user cannot log in again.
+    let r = t.request(login("reader")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let cookie = cookie_of(&r);
+    let me = get_with(&t, "/api/me", Some(("Cookie", &cookie))).await;
+    assert_eq!(me.json()["username"], "reader");
+    let mut reader = t.app.users().record("reader").unwrap().clone();
+    reader.disabled = true;
+    t.app.save_users(&[reader]).unwrap();
+    assert_unauthorized(&get_with(&t, "/api/me", Some(("Cookie", &cookie))).await);
+    let r = t.request(login("reader")).await;
+    assert_unauthorized(&r);
+    assert!(r.header("set-cookie").is_none());
+    // Basic with the right password is refused too (the other paths are in
+    // `basic_auth_paths`).
+    assert_unauthorized(&get_with(&t, "/api/me", Some(("Authorization", &basic("reader")))).await);
+}

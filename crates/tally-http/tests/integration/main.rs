@@ -9,6 +9,7 @@ mod data_value_sets_import;
 mod data_values;
 mod harness;
 mod metadata_read;
+mod permissions;
 mod registrations;
 mod tasks;
 mod transcript;

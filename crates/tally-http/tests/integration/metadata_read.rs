@@ -565,7 +565,7 @@ async fn me_honours_fields() {
     let j = ok_json(&t, "/api/me?fields=authorities,name,settings").await;
     assert_eq!(
         j,
-        json!({"authorities": ["ALL"], "name": "admin", "settings": {}})
+        json!({"authorities": ["ALL"], "name": "admin Test", "settings": {}})
     );
     let j = ok_json(
         &t,
