@@ -372,6 +372,34 @@ fn endpoints() -> Vec<Endpoint> {
             outside: "409",
         },
         Endpoint {
+            name: "GET /api/dataEntry/dataValues",
+            write: false,
+            scope: Scope::View,
+            request: |ou| {
+                query(
+                    Method::GET,
+                    format!("/api/dataEntry/dataValues?ds={DATA_SET}&pe={PE}&ou={ou}"),
+                )
+            },
+            inside: "200 values>0",
+            outside: "409 E2020",
+        },
+        Endpoint {
+            name: "GET /api/dataEntry/dataValueContext",
+            write: false,
+            scope: Scope::View,
+            request: |ou| {
+                query(
+                    Method::GET,
+                    format!(
+                        "/api/dataEntry/dataValueContext?de={DE}&pe={PE}&ou={ou}&co=HllvX50cXC0"
+                    ),
+                )
+            },
+            inside: "200",
+            outside: "409 E2020",
+        },
+        Endpoint {
             name: "POST /api/dataEntry/dataSetCompletion",
             write: true,
             scope: Scope::Capture,
