@@ -44,9 +44,9 @@ use std::time::Duration;
 use tally_domain::import::{self, AuditType, Existing, Incoming, Outcome, Versioned, Write};
 use tally_domain::uid::Uid;
 use tally_store::{
-    AuditQuery, AuditRow, ChangeResult, DataValueStore, ExportQuery, ImportTx, JobRecord, JobStore,
-    MetadataRecord, MetadataStore, PeriodRow, Registration, Result, StoreError, StoredValue,
-    StoredValueRef, ValueChange, ValueKey, ValueWrite, WriteOptions,
+    AuditQuery, AuditRow, ChangeGroup, ChangeResult, DataValueStore, ExportQuery, ImportTx,
+    JobRecord, JobStore, MetadataRecord, MetadataStore, PeriodRow, Registration, Result,
+    StoreError, StoredValue, StoredValueRef, ValueChange, ValueKey, ValueWrite, WriteOptions,
 };
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
@@ -616,6 +616,31 @@ fn apply_all(
     Ok((results, true))
 }
 
+/// Every group under its own savepoint: a group with a failed change is rolled back to
+/// its savepoint, the others are kept (the caller commits).
+fn apply_groups(
+    conn: &mut Pooled<'_>,
+    known: &Mutex<HashSet<i64>>,
+    pending: &mut Vec<i64>,
+    groups: &[ChangeGroup<'_>],
+) -> Result<Vec<Vec<ChangeResult>>> {
+    for g in groups {
+        insert_periods(conn, known, pending, g.periods)?;
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for g in groups {
+        conn.batch("savepoint change_group")?;
+        let (results, ok) = apply_all(conn, known, pending, &[], g.changes, g.now_ms)?;
+        conn.batch(if ok {
+            "release savepoint change_group"
+        } else {
+            "rollback to savepoint change_group; release savepoint change_group"
+        })?;
+        out.push(results);
+    }
+    Ok(out)
+}
+
 /// Data element ids further apart than this start a new range, so that a read never
 /// scans far past the batch's own keys.
 const RANGE_GAP: i64 = 64;
@@ -990,6 +1015,27 @@ impl DataValueStore for PgStore {
         if committed {
             lock(&self.periods).extend(pending);
         }
+        Ok(results)
+    }
+
+    fn apply_change_groups(&self, groups: &[ChangeGroup<'_>]) -> Result<Vec<Vec<ChangeResult>>> {
+        let mut conn = self.pool.get()?;
+        conn.batch("begin")?;
+        conn.in_transaction = true;
+        let mut pending = Vec::new();
+        let applied = apply_groups(&mut conn, &self.periods, &mut pending, groups);
+        let end = if applied.is_ok() {
+            "commit"
+        } else {
+            "rollback"
+        };
+        let ended = conn.batch(end);
+        if ended.is_ok() {
+            conn.in_transaction = false;
+        }
+        let results = applied?;
+        ended?;
+        lock(&self.periods).extend(pending);
         Ok(results)
     }
 

@@ -23,10 +23,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tally_domain::import::{self, AuditType, Existing, Incoming, Outcome, Versioned, Write};
 use tally_domain::uid::Uid;
 use tally_store::{
-    AuditQuery, AuditRow, ChangeResult, DataValueStore, ExportOrder, ExportQuery, ImportTx,
-    JobRecord, JobStore, MetadataRecord, MetadataStore, PeriodFilter, PeriodRow, Registration,
-    Result, StoreError, StoredValue, StoredValueRef, ValueChange, ValueKey, ValueWrite,
-    WriteOptions,
+    AuditQuery, AuditRow, ChangeGroup, ChangeResult, DataValueStore, ExportOrder, ExportQuery,
+    ImportTx, JobRecord, JobStore, MetadataRecord, MetadataStore, PeriodFilter, PeriodRow,
+    Registration, Result, StoreError, StoredValue, StoredValueRef, ValueChange, ValueKey,
+    ValueWrite, WriteOptions,
 };
 
 /// Migrations, in order. Index + 1 is the schema version.
@@ -699,6 +699,41 @@ impl DataValueStore for SqliteStore {
             }
             tx.commit().map_err(err)?;
             Ok(results)
+        })
+    }
+
+    fn apply_change_groups(&self, groups: &[ChangeGroup<'_>]) -> Result<Vec<Vec<ChangeResult>>> {
+        self.with_writer(|conn| {
+            let mut tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            for g in groups {
+                insert_periods(&tx, &self.periods, g.periods)?;
+            }
+            let mut out = Vec::with_capacity(groups.len());
+            for g in groups {
+                let sp = tx.savepoint().map_err(err)?;
+                let mut results = Vec::with_capacity(g.changes.len());
+                let mut failed = false;
+                for c in g.changes {
+                    let result = self.apply_change(&sp, c, g.now_ms)?;
+                    failed = result.outcome.is_failure();
+                    results.push(result);
+                    if failed {
+                        break;
+                    }
+                }
+                if failed {
+                    // Rolls back to the savepoint and releases it: only this group
+                    // is undone.
+                    sp.finish().map_err(err)?;
+                } else {
+                    sp.commit().map_err(err)?;
+                }
+                out.push(results);
+            }
+            tx.commit().map_err(err)?;
+            Ok(out)
         })
     }
 

@@ -565,6 +565,100 @@ pub fn single_changes_are_all_or_nothing(s: &dyn TestStore) {
     );
 }
 
+pub fn group_commit_keeps_each_group_all_or_nothing(s: &dyn TestStore) {
+    use crate::ChangeGroup;
+    let (a, b, c, d) = (
+        key(JAN, 10, 1),
+        key(FEB, 10, 1),
+        key(JAN, 12, 1),
+        key(JAN, 13, 1),
+    );
+    let v1 = apply(s, T0, &[change(a, save("5"), None, "admin")])[0]
+        .row
+        .as_ref()
+        .unwrap()
+        .version;
+    let periods = months();
+    let g0 = [change(b, save("1"), Some(0), "john")];
+    // Its first change succeeds, its second is stale: the whole group is undone.
+    let g1 = [
+        change(c, save("2"), None, "mary"),
+        change(a, save("7"), Some(v1 - 1), "mary"),
+    ];
+    let g2 = [change(a, save("8"), Some(v1), "john")];
+    let g3 = [change(d, Change::Delete, None, "john")];
+    let g4 = [change(b, save("3"), None, "admin")];
+    let groups: Vec<ChangeGroup<'_>> = [&g0[..], &g1, &g2, &g3, &g4]
+        .into_iter()
+        .enumerate()
+        .map(|(i, changes)| ChangeGroup {
+            periods: &periods,
+            changes,
+            now_ms: T0 + 10 + i as i64,
+        })
+        .collect();
+    let results = s.apply_change_groups(&groups).unwrap();
+    let outcomes: Vec<Vec<ChangeOutcome>> = results
+        .iter()
+        .map(|g| g.iter().map(|r| r.outcome).collect())
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            vec![ChangeOutcome::Created],
+            vec![ChangeOutcome::Created, ChangeOutcome::Stale],
+            vec![ChangeOutcome::Updated],
+            vec![ChangeOutcome::Missing],
+            vec![ChangeOutcome::Updated],
+        ]
+    );
+    assert_eq!(
+        get(s, c),
+        None,
+        "the stale group's first change is rolled back"
+    );
+    let a_row = get(s, a).unwrap();
+    assert_eq!(a_row.value.as_deref(), Some("8"));
+    assert_eq!(results[2][0].row.as_ref(), Some(&a_row));
+    assert_eq!(
+        a_row.last_updated_ms,
+        T0 + 12,
+        "each group has its own time"
+    );
+    let b_row = get(s, b).unwrap();
+    assert_eq!(
+        (
+            b_row.value.as_deref(),
+            b_row.created_ms,
+            b_row.last_updated_ms
+        ),
+        (Some("3"), T0 + 10, T0 + 14),
+        "a later group sees an earlier one's write"
+    );
+    assert_eq!(get(s, d), None);
+    let audits: Vec<_> = s
+        .audits(&a)
+        .unwrap()
+        .into_iter()
+        .map(|x| (x.audit_type, x.value, x.modified_by))
+        .collect();
+    assert_eq!(
+        audits,
+        vec![(AuditType::Update, Some("5".into()), "john".into())],
+        "no audit of the rolled-back group"
+    );
+    assert_eq!(s.audits(&b).unwrap().len(), 1);
+    assert_eq!(s.count_values().unwrap(), 2);
+    // An empty batch and a group without changes are fine.
+    assert!(s.apply_change_groups(&[]).unwrap().is_empty());
+    let empty = [ChangeGroup {
+        periods: &periods,
+        changes: &[],
+        now_ms: T0 + 20,
+    }];
+    assert_eq!(s.apply_change_groups(&empty).unwrap(), vec![Vec::new()]);
+}
+
 pub fn audit_queries_filter_page_and_count(s: &dyn TestStore) {
     let (a, b, c) = (key(JAN, 10, 1), key(FEB, 10, 1), key(JAN, 11, 2));
     for (i, k) in [a, b, c].into_iter().enumerate() {
@@ -755,6 +849,7 @@ macro_rules! conformance_tests {
             single_changes_replays_are_unchanged_and_keep_the_version,
             single_changes_with_a_stale_base_version_write_nothing,
             single_changes_are_all_or_nothing,
+            group_commit_keeps_each_group_all_or_nothing,
             audit_queries_filter_page_and_count,
         );
     };

@@ -188,6 +188,16 @@ pub struct ChangeResult {
     pub row: Option<StoredValue>,
 }
 
+/// One request's changes in a group commit ([`DataValueStore::apply_change_groups`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeGroup<'a> {
+    /// Periods the changes need (made to exist first, outside the groups).
+    pub periods: &'a [PeriodRow],
+    pub changes: &'a [ValueChange<'a>],
+    /// `lastUpdated` of this group's writes (and `created` of its new rows).
+    pub now_ms: i64,
+}
+
 /// One audit row: the previous value for UPDATE and DELETE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRow {
@@ -383,6 +393,18 @@ pub trait DataValueStore: Send + Sync {
         changes: &[ValueChange<'_>],
         now_ms: i64,
     ) -> Result<Vec<ChangeResult>>;
+
+    /// Group commit: applies several requests' changes in ONE durable transaction
+    /// (committed before returning), each group all or nothing on its own (a savepoint
+    /// per group). Every group's changes behave exactly as one
+    /// [`DataValueStore::apply_changes`] call: when a change comes out
+    /// [`ChangeOutcome::is_failure`], that group's writes are rolled back and its results
+    /// stop with that change, while the other groups are still committed. Later groups
+    /// see the writes of earlier ones. One result list per group, in order.
+    ///
+    /// # Errors
+    /// Backend failures; nothing of any group is written then.
+    fn apply_change_groups(&self, groups: &[ChangeGroup<'_>]) -> Result<Vec<Vec<ChangeResult>>>;
 
     /// Streams the values matching `query` into `sink` until it breaks.
     ///
