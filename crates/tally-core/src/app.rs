@@ -71,6 +71,8 @@ impl Clock {
 /// Everything a request needs, shared across threads.
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
+    /// The single-value writer: concurrent requests share one durable transaction.
+    pub(crate) commits: crate::group_commit::GroupCommit,
     snapshot: RwLock<Arc<Snapshot>>,
     /// The merge base for metadata imports; guarded so imports apply one at a time.
     set: Mutex<Arc<MetadataSet>>,
@@ -90,6 +92,12 @@ pub(crate) fn lock_err<T>(_: T) -> CoreError {
 }
 
 impl App {
+    /// Single-value write requests so far and the transactions they took (group commit).
+    #[must_use]
+    pub fn group_commit_stats(&self) -> (u64, u64) {
+        self.commits.stats()
+    }
+
     /// Loads metadata and users from the store and builds the snapshot.
     ///
     /// # Errors
@@ -124,7 +132,9 @@ impl App {
         let set = Arc::new(set);
         let directory = UserDirectory::with_roles(users, roles, groups);
         let catalog = crate::catalog::build(Arc::clone(&set), &directory);
+        let data_store: Arc<dyn tally_store::DataValueStore> = store.clone();
         Ok(Self {
+            commits: crate::group_commit::GroupCommit::start(data_store),
             store,
             snapshot: RwLock::new(Arc::new(snapshot)),
             set: Mutex::new(set),

@@ -7,8 +7,10 @@
 //!         ──► the bulk import's Validator (same checks, same rules) on the value,
 //!             its conflicts mapped to the single-value codes (E2022 E2023/E2024 E2030
 //!             E2028 E2029 E2017 E2025)
-//!         ──► one store change: DataValueStore::apply_changes (decide_change inside the
-//!             write transaction: DHIS2's single-value semantics, audits, versions)
+//!         ──► one store change through the group-commit writer (`group_commit.rs`):
+//!             DataValueStore::apply_change_groups, decide_change inside the write
+//!             transaction (DHIS2's single-value semantics, audits, versions), answered
+//!             once durable
 //! ```
 //!
 //! Versions (tally extension): every stored row carries a global monotonic version. A
@@ -548,7 +550,7 @@ impl App {
         user: &User,
         now: Timestamp,
     ) -> Result<(ChangeOutcome, ChangeResult)> {
-        let results = self.store.apply_changes(
+        let results = self.commits.apply(
             &[period_row(r.period)],
             &[ValueChange {
                 key: r.key(),
@@ -707,8 +709,8 @@ impl App {
             })
             .collect::<Result<Vec<_>>>()?;
         let results = self
-            .store
-            .apply_changes(&periods, &changes, now.as_millisecond())?;
+            .commits
+            .apply(&periods, &changes, now.as_millisecond())?;
         if results.iter().any(|r| r.outcome.is_failure()) {
             return Err(conflict(ErrorCode::E2032, &[]));
         }

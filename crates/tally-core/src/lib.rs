@@ -10,6 +10,8 @@
 //! * [`catalog`]: the read side of metadata and users for the metadata API.
 //! * [`auth`]: authentication (passwords, tokens, sessions, throttling).
 //! * [`error`]: which error type to use where.
+//! * [`group_commit`]: the single-value writer (one durable transaction per batch of
+//!   concurrent requests, a savepoint per request).
 
 mod adx;
 pub mod app;
@@ -18,6 +20,7 @@ pub mod catalog;
 pub mod data_value;
 pub mod error;
 pub mod export;
+pub mod group_commit;
 pub mod import;
 pub mod jobs;
 pub mod registrations;
