@@ -1108,6 +1108,25 @@ impl DataValueStore for PgStore {
         Ok((rows, u64::try_from(total).unwrap_or(0)))
     }
 
+    fn delete_registration(
+        &self,
+        data_set: u32,
+        period: i64,
+        org_unit: u32,
+        attribute_option_combo: u32,
+    ) -> Result<bool> {
+        let n = self.pool.get()?.execute(
+            sql::DELETE_REGISTRATION,
+            vec![
+                Box::new(i64::from(data_set)),
+                Box::new(period),
+                Box::new(i64::from(org_unit)),
+                Box::new(i64::from(attribute_option_combo)),
+            ],
+        )?;
+        Ok(n > 0)
+    }
+
     fn registration(
         &self,
         data_set: u32,

@@ -148,6 +148,9 @@ pub const GET_REGISTRATION: &str = "select date, storedby, created, lastupdated,
     completed from completedatasetregistration
     where datasetid = $1 and periodid = $2 and sourceid = $3 and attributeoptioncomboid = $4";
 
+pub const DELETE_REGISTRATION: &str = "delete from completedatasetregistration
+    where datasetid = $1 and periodid = $2 and sourceid = $3 and attributeoptioncomboid = $4";
+
 pub const LOAD_METADATA: &str = "select id, kind, uid, body from metadata_object order by id";
 /// Creates or updates objects by `(kind, uid)` in one statement (input without
 /// duplicates). Existing objects are updated in place, so ids are drawn from the identity
@@ -211,6 +214,7 @@ pub const ALL: &[&str] = &[
     BEGIN_EXPORT,
     UPSERT_REGISTRATION,
     GET_REGISTRATION,
+    DELETE_REGISTRATION,
     LOAD_METADATA,
     SAVE_METADATA,
     SAVE_JOB,

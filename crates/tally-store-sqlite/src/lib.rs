@@ -922,6 +922,23 @@ impl DataValueStore for SqliteStore {
         })
     }
 
+    fn delete_registration(
+        &self,
+        data_set: u32,
+        period: i64,
+        org_unit: u32,
+        attribute_option_combo: u32,
+    ) -> Result<bool> {
+        self.with_writer(|c| {
+            c.execute(
+                sql::DELETE_REGISTRATION,
+                params![data_set, period, org_unit, attribute_option_combo],
+            )
+            .map(|n| n > 0)
+            .map_err(err)
+        })
+    }
+
     fn registration(
         &self,
         data_set: u32,

@@ -61,6 +61,9 @@ pub const GET_REGISTRATION: &str = "select date, storedby, created, lastupdated,
     completed from completedatasetregistration
     where datasetid = ?1 and periodid = ?2 and sourceid = ?3 and attributeoptioncomboid = ?4";
 
+pub const DELETE_REGISTRATION: &str = "delete from completedatasetregistration
+    where datasetid = ?1 and periodid = ?2 and sourceid = ?3 and attributeoptioncomboid = ?4";
+
 pub const LOAD_METADATA: &str = "select id, kind, uid, body from metadata_object order by id";
 pub const UPSERT_METADATA: &str =
     "insert into metadata_object (kind, uid, body) values (?1, ?2, ?3)
@@ -102,6 +105,7 @@ pub const ALL: &[&str] = &[
     EXPORT_SELECT,
     UPSERT_REGISTRATION,
     GET_REGISTRATION,
+    DELETE_REGISTRATION,
     LOAD_METADATA,
     UPSERT_METADATA,
     SAVE_JOB,

@@ -742,6 +742,12 @@ pub fn registrations_are_created_and_updated(s: &dyn TestStore) {
     assert_eq!(got.created_ms, T0, "created is kept");
     assert_eq!(got.date_ms, T0 + 10);
     assert_eq!(got.last_updated_by, "john");
+    assert!(s.delete_registration(5, JAN, 10, 1).unwrap(), "removed");
+    assert_eq!(s.registration(5, JAN, 10, 1).unwrap(), None);
+    assert!(
+        !s.delete_registration(5, JAN, 10, 1).unwrap(),
+        "already gone"
+    );
 }
 
 pub fn metadata_ids_are_assigned_once_and_kept_on_update(s: &dyn TestStore) {

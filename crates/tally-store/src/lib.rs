@@ -448,6 +448,18 @@ pub trait DataValueStore: Send + Sync {
         attribute_option_combo: u32,
     ) -> Result<Option<Registration>>;
 
+    /// Removes a registration (durably); `true` when there was one.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn delete_registration(
+        &self,
+        data_set: u32,
+        period: i64,
+        org_unit: u32,
+        attribute_option_combo: u32,
+    ) -> Result<bool>;
+
     /// Number of stored rows, live and deleted.
     ///
     /// # Errors

@@ -70,6 +70,7 @@ error_codes! {
     E7602 => "A valid dataset is required",
     E7603 => "Org unit not found or not accessible: `{0}`",
     E7604 => "Attribute option combo not found or not accessible: `{0}`",
+    E7605 => "All compulsory data element operands need to be filled: [{0}]",
     E7610 => "Data element not found or not accessible: `{0}`",
     E7611 => "Period not valid: `{0}`",
     E7612 => "Organisation unit not found or not accessible: `{0}`",
