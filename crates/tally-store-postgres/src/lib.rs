@@ -44,8 +44,8 @@ use std::time::Duration;
 use tally_domain::import::{self, AuditType, Existing, Incoming, Outcome, Versioned, Write};
 use tally_domain::uid::Uid;
 use tally_store::{
-    AuditQuery, AuditRow, ChangeGroup, ChangeResult, DataValueStore, ExportQuery, ImportTx,
-    JobRecord, JobStore, MetadataRecord, MetadataStore, PeriodRow, Registration, Result,
+    AuditQuery, AuditRow, ChangeGroup, ChangeResult, DataValueStore, ExportQuery, FileResourceRow,
+    ImportTx, JobRecord, JobStore, MetadataRecord, MetadataStore, PeriodRow, Registration, Result,
     StoreError, StoredValue, StoredValueRef, ValueChange, ValueKey, ValueWrite, WriteOptions,
 };
 use tokio_postgres::Row;
@@ -59,7 +59,10 @@ use bytes::Bytes;
 use crate::pool::{Param, Pool, Pooled, copy_in};
 
 /// Migrations, in order. Index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/V001__init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/V001__init.sql"),
+    include_str!("../migrations/V002__file_resources.sql"),
+];
 
 /// Connections a store opens at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
@@ -1106,6 +1109,77 @@ impl DataValueStore for PgStore {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok((rows, u64::try_from(total).unwrap_or(0)))
+    }
+
+    fn save_file_resource(&self, f: &FileResourceRow) -> Result<()> {
+        self.pool.get()?.execute(
+            sql::INSERT_FILE_RESOURCE,
+            vec![
+                Box::new(f.uid.clone()),
+                Box::new(f.name.clone()),
+                Box::new(f.content_type.clone()),
+                Box::new(f.content_length),
+                Box::new(f.content_md5.clone()),
+                Box::new(f.storage_key.clone()),
+                Box::new(f.domain.clone()),
+                Box::new(f.assigned),
+                Box::new(f.created_ms),
+                Box::new(f.last_updated_ms),
+                Box::new(f.created_by.clone()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn file_resource(&self, uid: &str) -> Result<Option<FileResourceRow>> {
+        let rows = self
+            .pool
+            .get()?
+            .query(sql::GET_FILE_RESOURCE, vec![Box::new(uid.to_owned())])?;
+        rows.first()
+            .map(|r| {
+                Ok(FileResourceRow {
+                    uid: col(r, 0)?,
+                    name: col(r, 1)?,
+                    content_type: col(r, 2)?,
+                    content_length: col(r, 3)?,
+                    content_md5: col(r, 4)?,
+                    storage_key: col(r, 5)?,
+                    domain: col(r, 6)?,
+                    assigned: col(r, 7)?,
+                    created_ms: col(r, 8)?,
+                    last_updated_ms: col(r, 9)?,
+                    created_by: col(r, 10)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn assign_file_resource(&self, uid: &str, assigned: bool, now_ms: i64) -> Result<bool> {
+        let statement = if assigned {
+            sql::ASSIGN_FILE_RESOURCE
+        } else {
+            sql::UNASSIGN_FILE_RESOURCE
+        };
+        let n = self
+            .pool
+            .get()?
+            .execute(statement, vec![Box::new(uid.to_owned()), Box::new(now_ms)])?;
+        Ok(n > 0)
+    }
+
+    fn delete_file_resource(&self, uid: &str) -> Result<Option<(FileResourceRow, u64)>> {
+        let Some(row) = self.file_resource(uid)? else {
+            return Ok(None);
+        };
+        let mut conn = self.pool.get()?;
+        let deleted = conn.execute(sql::DELETE_FILE_RESOURCE, vec![Box::new(uid.to_owned())])?;
+        let left = conn.query(
+            sql::COUNT_STORAGE_KEY,
+            vec![Box::new(row.storage_key.clone())],
+        )?;
+        let left: i64 = left.first().map(|r| col(r, 0)).transpose()?.unwrap_or(0);
+        Ok((deleted > 0).then(|| (row, left.max(0) as u64)))
     }
 
     fn delete_registration(

@@ -24,9 +24,9 @@ use tally_domain::import::{self, AuditType, Existing, Incoming, Outcome, Version
 use tally_domain::uid::Uid;
 use tally_store::{
     AuditQuery, AuditRow, ChangeGroup, ChangeResult, DataValueStore, ExportOrder, ExportQuery,
-    ImportTx, JobRecord, JobStore, MetadataRecord, MetadataStore, PeriodFilter, PeriodRow,
-    Registration, Result, StoreError, StoredValue, StoredValueRef, ValueChange, ValueKey,
-    ValueWrite, WriteOptions,
+    FileResourceRow, ImportTx, JobRecord, JobStore, MetadataRecord, MetadataStore, PeriodFilter,
+    PeriodRow, Registration, Result, StoreError, StoredValue, StoredValueRef, ValueChange,
+    ValueKey, ValueWrite, WriteOptions,
 };
 
 /// Migrations, in order. Index + 1 is the schema version.
@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/V001__init.sql"),
     include_str!("../migrations/V002__jobs.sql"),
     include_str!("../migrations/V003__audit_clustered.sql"),
+    include_str!("../migrations/V004__file_resources.sql"),
 ];
 
 /// Reader connections kept open for exports and reads.
@@ -919,6 +920,83 @@ impl DataValueStore for SqliteStore {
                 });
             }
             Ok((out, u64::try_from(total).unwrap_or(0)))
+        })
+    }
+
+    fn save_file_resource(&self, f: &FileResourceRow) -> Result<()> {
+        self.with_writer(|c| {
+            c.execute(
+                sql::INSERT_FILE_RESOURCE,
+                params![
+                    f.uid,
+                    f.name,
+                    f.content_type,
+                    f.content_length,
+                    f.content_md5,
+                    f.storage_key,
+                    f.domain,
+                    f.assigned,
+                    f.created_ms,
+                    f.last_updated_ms,
+                    f.created_by
+                ],
+            )
+            .map(drop)
+            .map_err(err)
+        })
+    }
+
+    fn file_resource(&self, uid: &str) -> Result<Option<FileResourceRow>> {
+        self.with_reader(|c| {
+            c.query_row(sql::GET_FILE_RESOURCE, params![uid], |r| {
+                Ok(FileResourceRow {
+                    uid: r.get(0)?,
+                    name: r.get(1)?,
+                    content_type: r.get(2)?,
+                    content_length: r.get(3)?,
+                    content_md5: r.get(4)?,
+                    storage_key: r.get(5)?,
+                    domain: r.get(6)?,
+                    assigned: r.get(7)?,
+                    created_ms: r.get(8)?,
+                    last_updated_ms: r.get(9)?,
+                    created_by: r.get(10)?,
+                })
+            })
+            .optional()
+            .map_err(err)
+        })
+    }
+
+    fn assign_file_resource(&self, uid: &str, assigned: bool, now_ms: i64) -> Result<bool> {
+        let statement = if assigned {
+            sql::ASSIGN_FILE_RESOURCE
+        } else {
+            sql::UNASSIGN_FILE_RESOURCE
+        };
+        self.with_writer(|c| {
+            c.execute(statement, params![uid, now_ms])
+                .map(|n| n > 0)
+                .map_err(err)
+        })
+    }
+
+    fn delete_file_resource(&self, uid: &str) -> Result<Option<(FileResourceRow, u64)>> {
+        let Some(row) = self.file_resource(uid)? else {
+            return Ok(None);
+        };
+        self.with_writer(|c| {
+            let tx = c.transaction().map_err(err)?;
+            let deleted = tx
+                .execute(sql::DELETE_FILE_RESOURCE, params![uid])
+                .map_err(err)?;
+            let left: i64 = tx
+                .query_row(sql::COUNT_STORAGE_KEY, params![row.storage_key], |r| {
+                    r.get(0)
+                })
+                .map_err(err)?;
+            tx.commit().map_err(err)?;
+            Ok((deleted > 0).then(|| (row, left.max(0) as u64)))
         })
     }
 

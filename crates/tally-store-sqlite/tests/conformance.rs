@@ -23,10 +23,10 @@ fn every_statement_prepares_against_the_migrated_schema() {
 #[test]
 fn reopening_keeps_data_and_does_not_reapply_migrations() {
     let (dir, store) = fresh();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     drop(store);
     let again = SqliteStore::open(dir.path().join("tally.db")).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 3);
+    assert_eq!(again.schema_version().unwrap(), 4);
 }
 
 /// V003 moves the audit trail into a table clustered on the value key: rows written by
@@ -60,7 +60,7 @@ fn audit_rows_survive_the_v003_migration_in_order() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     let key = ValueKey {
         period: 1,
         org_unit: 2,

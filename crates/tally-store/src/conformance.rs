@@ -750,6 +750,61 @@ pub fn registrations_are_created_and_updated(s: &dyn TestStore) {
     );
 }
 
+pub fn file_resources_are_stored_assigned_once_and_deleted(s: &dyn TestStore) {
+    use crate::FileResourceRow;
+    let row = |uid: &str| FileResourceRow {
+        uid: uid.into(),
+        name: "scan.png".into(),
+        content_type: "image/png".into(),
+        content_length: 1234,
+        content_md5: "0cc175b9c0f1b6a831c399e269772661".into(),
+        storage_key: "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb".into(),
+        domain: "DATA_VALUE".into(),
+        assigned: false,
+        created_ms: T0,
+        last_updated_ms: T0,
+        created_by: "admin".into(),
+    };
+    s.save_file_resource(&row("fileResAAA1")).unwrap();
+    s.save_file_resource(&row("fileResBBB2")).unwrap();
+    assert!(
+        matches!(
+            s.save_file_resource(&row("fileResAAA1")),
+            Err(StoreError::Constraint(_))
+        ),
+        "a UID is stored once"
+    );
+    assert_eq!(
+        s.file_resource("fileResAAA1").unwrap(),
+        Some(row("fileResAAA1"))
+    );
+    assert_eq!(s.file_resource("fileResCCC3").unwrap(), None);
+    assert!(s.assign_file_resource("fileResAAA1", true, T0 + 1).unwrap());
+    assert!(
+        !s.assign_file_resource("fileResAAA1", true, T0 + 2).unwrap(),
+        "an assigned resource cannot be claimed again"
+    );
+    let got = s.file_resource("fileResAAA1").unwrap().unwrap();
+    assert!(got.assigned);
+    assert_eq!(got.last_updated_ms, T0 + 1);
+    assert!(
+        s.assign_file_resource("fileResAAA1", false, T0 + 3)
+            .unwrap()
+    );
+    assert!(!s.file_resource("fileResAAA1").unwrap().unwrap().assigned);
+    assert!(!s.assign_file_resource("fileResCCC3", true, T0).unwrap());
+    let (gone, left) = s.delete_file_resource("fileResAAA1").unwrap().unwrap();
+    assert_eq!(
+        (gone.uid.as_str(), left),
+        ("fileResAAA1", 1),
+        "B shares the content"
+    );
+    assert_eq!(s.file_resource("fileResAAA1").unwrap(), None);
+    assert_eq!(s.delete_file_resource("fileResAAA1").unwrap(), None);
+    let (_, left) = s.delete_file_resource("fileResBBB2").unwrap().unwrap();
+    assert_eq!(left, 0);
+}
+
 pub fn metadata_ids_are_assigned_once_and_kept_on_update(s: &dyn TestStore) {
     let a = Uid::parse("f7n9E0hX8qk").unwrap();
     let b = Uid::parse("DiszpKrYNg8").unwrap();
@@ -856,6 +911,7 @@ macro_rules! conformance_tests {
             single_changes_with_a_stale_base_version_write_nothing,
             single_changes_are_all_or_nothing,
             group_commit_keeps_each_group_all_or_nothing,
+            file_resources_are_stored_assigned_once_and_deleted,
             audit_queries_filter_page_and_count,
         );
     };

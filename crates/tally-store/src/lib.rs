@@ -198,6 +198,27 @@ pub struct ChangeGroup<'a> {
     pub now_ms: i64,
 }
 
+/// A file resource (DHIS2's `FileResource`) as stored; the content is a file named
+/// `storage_key` (its SHA-256, hex) kept by the core, not by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileResourceRow {
+    pub uid: String,
+    pub name: String,
+    pub content_type: String,
+    pub content_length: i64,
+    /// MD5 of the content, hex (DHIS2's `contentMd5`).
+    pub content_md5: String,
+    /// SHA-256 of the content, hex: the name of the stored file.
+    pub storage_key: String,
+    /// `DATA_VALUE`, `ICON`, …
+    pub domain: String,
+    /// Bound to a data value (one value per file resource).
+    pub assigned: bool,
+    pub created_ms: i64,
+    pub last_updated_ms: i64,
+    pub created_by: String,
+}
+
 /// One audit row: the previous value for UPDATE and DELETE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRow {
@@ -459,6 +480,32 @@ pub trait DataValueStore: Send + Sync {
         org_unit: u32,
         attribute_option_combo: u32,
     ) -> Result<bool>;
+
+    /// Stores a new file resource (durably).
+    ///
+    /// # Errors
+    /// [`StoreError::Constraint`] when the UID exists; backend failures.
+    fn save_file_resource(&self, row: &FileResourceRow) -> Result<()>;
+
+    /// A file resource by UID.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn file_resource(&self, uid: &str) -> Result<Option<FileResourceRow>>;
+
+    /// Sets the `assigned` flag. Assigning succeeds only for an unassigned resource (so
+    /// two values cannot claim one file); `true` when the flag changed.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn assign_file_resource(&self, uid: &str, assigned: bool, now_ms: i64) -> Result<bool>;
+
+    /// Removes a file resource; returns its row, and how many resources still use its
+    /// storage key (the content may be removed at 0).
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn delete_file_resource(&self, uid: &str) -> Result<Option<(FileResourceRow, u64)>>;
 
     /// Number of stored rows, live and deleted.
     ///
