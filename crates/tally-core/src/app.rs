@@ -85,6 +85,8 @@ pub struct App {
     pub(crate) clock: Clock,
     /// Where async import bodies wait for their job.
     pub(crate) jobs_dir: std::path::PathBuf,
+    /// Where file resource contents are kept (default: `files` in the jobs directory).
+    pub(crate) files_dir: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn lock_err<T>(_: T) -> CoreError {
@@ -145,6 +147,7 @@ impl App {
             throttle: Throttle::default(),
             clock,
             jobs_dir: std::env::temp_dir().join(format!("tally-jobs-{}", std::process::id())),
+            files_dir: None,
         })
     }
 

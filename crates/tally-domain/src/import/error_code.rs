@@ -57,6 +57,8 @@ error_codes! {
     E2023 => "Period: `{0}` is before start date: {1} for attribute option: `{2}`",
     E2024 => "Period: `{0}` is after start date: {1} for attribute option: `{2}`",
     E2025 => "Period: `{0}` is not open for data set: `{1}`",
+    E2026 => "File resource already assigned or linked to a data value",
+    E2027 => "File resource is invalid: `{0}`",
     E2028 => "Comment is invalid: `{0}`",
     E2029 => "Data value is not a valid option of the data element option set: `{0}`",
     E2030 => "Data value must match data element value type: `{0}`",

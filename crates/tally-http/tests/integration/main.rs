@@ -6,6 +6,7 @@ mod auth;
 mod data_value_sets_export;
 mod data_value_sets_import;
 mod data_values;
+mod file_values;
 mod harness;
 mod metadata_read;
 mod registrations;
