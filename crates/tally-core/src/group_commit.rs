@@ -245,13 +245,19 @@ fn run_batch(store: &dyn DataValueStore, batch: Vec<Job>) {
                 let _ = job.reply.send(Ok(result));
             }
         }
-        outcome => {
-            if batch.len() == 1 {
-                let answer = outcome.and_then(|mut r| {
-                    r.pop()
-                        .ok_or_else(|| StoreError::Other("the store returned no result".into()))
-                });
-                let _ = batch[0].reply.send(answer);
+        Ok(results) => {
+            // Committed, but not answerable per request: a store bug, never re-applied.
+            for job in &batch {
+                let _ = job.reply.send(Err(StoreError::Other(format!(
+                    "the store answered {} of {} requests",
+                    results.len(),
+                    batch.len()
+                ))));
+            }
+        }
+        Err(e) => {
+            if let [job] = batch.as_slice() {
+                let _ = job.reply.send(Err(e));
                 return;
             }
             // Nothing was written: each request on its own, so that only the one at
