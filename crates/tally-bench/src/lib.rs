@@ -12,6 +12,7 @@
 //! * [`variants`]: raw statement shapes the store could use, on the same rows.
 //! * [`memory`]: the child-process memory probe (G14).
 //! * [`report`]: statistics and the Markdown table.
+//! * [`single`]: single-value `POST /api/dataValues` over HTTP with concurrent clients.
 //!
 //! Every import summary is checked (SUCCESS, exact counts, no conflicts) and every export
 //! is counted; any mismatch fails the run.
@@ -25,6 +26,7 @@ pub mod phases;
 pub mod report;
 pub mod rss;
 pub mod shape;
+pub mod single;
 pub mod variants;
 
 use std::path::{Path, PathBuf};

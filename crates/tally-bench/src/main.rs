@@ -4,6 +4,7 @@
 //! ```text
 //! tally-bench --values 1000000 --runs 3 [--formats json,csv,xml,adx] [--phases]
 //!             [--memory-values 4000000] [--out docs/benchmarks-latest.md]
+//!             [--single-values 20000 [--clients 32]]   (--values 0: only that)
 //! ```
 //!
 //! Exits non-zero when any import or export does not do exactly what was asked (status,
@@ -48,6 +49,13 @@ struct Cli {
     /// its peak RSS (4,000,000 values is about 1 GiB).
     #[arg(long)]
     memory_values: Option<usize>,
+    /// Also measure single-value `POST /api/dataValues` over HTTP: this many requests
+    /// (new values), against raw one-transaction upserts and a storage-less HTTP route.
+    #[arg(long)]
+    single_values: Option<usize>,
+    /// Concurrent HTTP clients of `--single-values`.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
     /// Write the Markdown report to this file as well.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -138,8 +146,26 @@ fn main() -> anyhow::Result<()> {
         exe: None,
         command_line: command_line(),
     };
-    let report = tally_bench::run(&config)?;
-    let markdown = report.markdown();
+    let mut markdown = String::new();
+    if config.values > 0 || config.memory_values.is_some() {
+        markdown.push_str(&tally_bench::run(&config)?.markdown());
+    }
+    if let Some(requests) = cli.single_values {
+        let single = tally_bench::single::SingleConfig {
+            requests,
+            clients: cli.clients,
+            runs: config.runs,
+        };
+        let temp = tempfile::tempdir()?;
+        let dir = cli.dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
+        std::fs::create_dir_all(&dir)?;
+        let report = tally_bench::single::run(&dir, &single)?;
+        if !markdown.is_empty() {
+            markdown.push('\n');
+        }
+        markdown.push_str(&report.markdown());
+        markdown.push_str(&format!("\nCommand: `{}`\n", config.command_line));
+    }
     println!("{markdown}");
     if let Some(out) = &cli.out {
         if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -106,3 +106,24 @@ fn a_failing_import_fails_the_check() {
     check(&ok, "test import", Expect::Imported(2_000)).unwrap();
     assert!(check(&ok, "test re-import", Expect::Updated(2_000)).is_err());
 }
+
+#[test]
+fn single_values_over_http_with_concurrent_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tally_bench::single::SingleConfig {
+        requests: 300,
+        clients: 8,
+        runs: 2,
+    };
+    // Fails by itself on any response other than 201 or a value not stored.
+    let report = tally_bench::single::run(dir.path(), &config).unwrap();
+    for runs in [&report.raw, &report.noop, &report.tally] {
+        assert_eq!(runs.rates.len(), 2);
+        assert!(runs.rates.iter().all(|r| *r > 0.0));
+        assert!(runs.p50.iter().zip(&runs.p99).all(|(a, b)| a <= b));
+    }
+    assert_eq!(report.ratios.len(), 2);
+    assert!(report.per_commit.iter().all(|n| *n >= 1.0));
+    let md = report.markdown();
+    assert!(md.contains("ratio tally / min(R_one, H_noop)"), "{md}");
+}

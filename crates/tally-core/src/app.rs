@@ -74,6 +74,8 @@ impl Clock {
 /// Everything a request needs, shared across threads.
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
+    /// The single-value writer: concurrent requests share one durable transaction.
+    pub(crate) commits: crate::group_commit::GroupCommit,
     snapshot: RwLock<Arc<Snapshot>>,
     /// The merge base for metadata imports; guarded so imports apply one at a time.
     set: Mutex<Arc<MetadataSet>>,
@@ -90,6 +92,8 @@ pub struct App {
     pub(crate) lock_exceptions: RwLock<crate::data_entry::LockExceptionSet>,
     /// Custom data entry forms by UID.
     pub(crate) forms: RwLock<crate::data_entry::Forms>,
+    /// Where file resource contents are kept (default: `files` in the jobs directory).
+    pub(crate) files_dir: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn lock_err<T>(_: T) -> CoreError {
@@ -97,6 +101,12 @@ pub(crate) fn lock_err<T>(_: T) -> CoreError {
 }
 
 impl App {
+    /// Single-value write requests so far and the transactions they took (group commit).
+    #[must_use]
+    pub fn group_commit_stats(&self) -> (u64, u64) {
+        self.commits.stats()
+    }
+
     /// Loads metadata and users from the store and builds the snapshot.
     ///
     /// # Errors
@@ -137,7 +147,9 @@ impl App {
         let catalog = crate::catalog::build(Arc::clone(&set), &directory)
             .with_objects(DATA_ENTRY_FORMS, crate::data_entry::form_views(&forms));
         let lock_exceptions = crate::data_entry::lock_exception_set(store.as_ref())?;
+        let data_store: Arc<dyn tally_store::DataValueStore> = store.clone();
         Ok(Self {
+            commits: crate::group_commit::GroupCommit::start(data_store),
             store,
             snapshot: RwLock::new(Arc::new(snapshot)),
             set: Mutex::new(set),
@@ -150,6 +162,7 @@ impl App {
             jobs_dir: std::env::temp_dir().join(format!("tally-jobs-{}", std::process::id())),
             lock_exceptions: RwLock::new(lock_exceptions),
             forms: RwLock::new(Arc::new(forms)),
+            files_dir: None,
         })
     }
 

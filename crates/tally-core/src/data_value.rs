@@ -7,8 +7,10 @@
 //!         ──► the bulk import's Validator (same checks, same rules) on the value,
 //!             its conflicts mapped to the single-value codes (E2022 E2023/E2024 E2030
 //!             E2028 E2029 E2017 E2025)
-//!         ──► one store change: DataValueStore::apply_changes (decide_change inside the
-//!             write transaction: DHIS2's single-value semantics, audits, versions)
+//!         ──► one store change through the group-commit writer (`group_commit.rs`):
+//!             DataValueStore::apply_change_groups, decide_change inside the write
+//!             transaction (DHIS2's single-value semantics, audits, versions), answered
+//!             once durable
 //! ```
 //!
 //! Versions (tally extension): every stored row carries a global monotonic version. A
@@ -26,6 +28,7 @@ use tally_domain::metadata::{
     CategoryOptionComboId, DataElementId, DataSetId, LookupScheme, OrgUnitId, Snapshot,
 };
 use tally_domain::period::Period;
+use tally_domain::value_type::ValueType;
 use tally_formats::{RawDataValue, RawHeader};
 use tally_store::{ChangeResult, StoredValue, ValueChange, ValueKey};
 
@@ -549,7 +552,7 @@ impl App {
         user: &User,
         now: Timestamp,
     ) -> Result<(ChangeOutcome, ChangeResult)> {
-        let results = self.store.apply_changes(
+        let results = self.commits.apply(
             &[period_row(r.period)],
             &[ValueChange {
                 key: r.key(),
@@ -635,8 +638,137 @@ impl App {
             comment: req.comment.as_ref().map(|_| comment.as_deref()),
             follow_up: req.follow_up,
         };
-        let (_, result) = self.write_one(&snap, &r, change, req.base_version, user, now)?;
+        let value_type = Self::rule(&snap, r.de)?.value_type;
+        if !value_type.is_file() {
+            let (_, result) = self.write_one(&snap, &r, change, req.base_version, user, now)?;
+            return Ok(Self::written(&snap, &r, result, req.base_version));
+        }
+        // A file value: the resource it names must be free, and is claimed before the
+        // write (released if the write does not happen); the file of a value that is
+        // replaced or cleared is deleted afterwards (retention NONE).
+        let previous = self.live_file(&r)?;
+        let mut claimed = None;
+        if req.value.is_some()
+            && let Some(uid) = value.as_deref()
+            && previous.as_deref() != Some(uid)
+        {
+            self.check_value_file(uid, value_type == ValueType::Image)?;
+            self.claim_file(uid)?;
+            claimed = Some(uid);
+        }
+        let result = self.write_one(&snap, &r, change, req.base_version, user, now);
+        let stored = matches!(
+            &result,
+            Ok((
+                ChangeOutcome::Created | ChangeOutcome::Updated | ChangeOutcome::Deleted,
+                _
+            ))
+        );
+        if let Some(uid) = claimed
+            && !stored
+        {
+            self.release_file(uid)?;
+        }
+        let (outcome, result) = result?;
+        if stored
+            && let Some(old) = previous
+            && (outcome == ChangeOutcome::Deleted
+                || result.row.as_ref().and_then(|r| r.value.as_deref()) != Some(old.as_str()))
+        {
+            self.remove_file_resource(&old)?;
+        }
         Ok(Self::written(&snap, &r, result, req.base_version))
+    }
+
+    /// The file resource UID a live file value holds.
+    fn live_file(&self, r: &Resolved) -> Result<Option<String>> {
+        Ok(self
+            .store
+            .get_value(&r.key())?
+            .filter(|v| !v.deleted)
+            .and_then(|v| v.value))
+    }
+
+    /// `POST /api/dataValues/file`: stores the upload as a `DATA_VALUE` file resource and
+    /// saves its UID as the value (as `POST /api/dataValues` does); without an upload the
+    /// value is cleared. On any failure the new resource is deleted again, so nothing is
+    /// left behind. Returns the resource (now assigned) when there was an upload.
+    ///
+    /// # Errors
+    /// The upload's 409 (size), then those of [`App::save_data_value`].
+    pub fn save_file_value(
+        &self,
+        req: &SaveRequest,
+        upload: Option<&crate::files::Upload>,
+        user: &User,
+    ) -> Result<(Written, Option<crate::files::FileResourceView>)> {
+        let Some(upload) = upload else {
+            let clear = SaveRequest {
+                value: Some(String::new()),
+                ..req.clone()
+            };
+            return Ok((self.save_data_value(&clear, user)?, None));
+        };
+        let resource = self.save_file_resource(user, upload, None, None)?;
+        let with_value = SaveRequest {
+            value: Some(resource.id.clone()),
+            ..req.clone()
+        };
+        let written = self.save_data_value(&with_value, user);
+        let keep = matches!(
+            &written,
+            Ok(Written::Done {
+                outcome: ChangeOutcome::Created | ChangeOutcome::Updated | ChangeOutcome::Unchanged,
+                ..
+            })
+        );
+        if !keep {
+            self.remove_file_resource(&resource.id)?;
+        }
+        let written = written?;
+        let resource = if keep {
+            Some(self.file_resource(&resource.id)?)
+        } else {
+            None
+        };
+        Ok((written, resource))
+    }
+
+    /// `GET /api/dataValues/files`: the content of a live file value (409 "DataElement
+    /// must be of type file", E2019, 409 "Data value does not exist", 404 for a missing
+    /// resource).
+    ///
+    /// # Errors
+    /// As above, and the identifier errors of `GET /api/dataValues`.
+    pub fn data_value_file(
+        &self,
+        target: &ValueRef,
+        user: &User,
+    ) -> Result<crate::files::FileContent> {
+        let snap = self.snapshot();
+        let checks = Checks {
+            org_unit_open: false,
+            data_set: false,
+        };
+        let r = self.resolve(&snap, target, user, checks)?;
+        if !Self::rule(&snap, r.de)?.value_type.is_file() {
+            return Err(CoreError::Conflict {
+                code: None,
+                message: "DataElement must be of type file".into(),
+            });
+        }
+        let open = Checks {
+            org_unit_open: true,
+            data_set: false,
+        };
+        self.resolve(&snap, target, user, open)?;
+        let Some(uid) = self.live_file(&r)? else {
+            return Err(CoreError::Conflict {
+                code: None,
+                message: "Data value does not exist".into(),
+            });
+        };
+        self.value_file_content(&uid)
     }
 
     /// `DELETE /api/dataValues`: soft-deletes the live value (409 "Data value cannot be
@@ -661,6 +793,11 @@ impl App {
         if let Validation::Failed(c) = self.validate_one(&snap, user, &r, None, None, now)? {
             return Err(self.single_error(&snap, &r, &c));
         }
+        let file = if Self::rule(&snap, r.de)?.value_type.is_file() {
+            self.live_file(&r)?
+        } else {
+            None
+        };
         let (outcome, result) =
             self.write_one(&snap, &r, Change::Delete, base_version, user, now)?;
         if outcome == ChangeOutcome::Missing {
@@ -668,6 +805,12 @@ impl App {
                 code: None,
                 message: "Data value cannot be deleted because it does not exist".into(),
             });
+        }
+        if outcome == ChangeOutcome::Deleted
+            && let Some(uid) = file
+        {
+            // Retention NONE: the file goes with the value.
+            self.remove_file_resource(&uid)?;
         }
         Ok(Self::written(&snap, &r, result, base_version))
     }
@@ -708,8 +851,8 @@ impl App {
             })
             .collect::<Result<Vec<_>>>()?;
         let results = self
-            .store
-            .apply_changes(&periods, &changes, now.as_millisecond())?;
+            .commits
+            .apply(&periods, &changes, now.as_millisecond())?;
         if results.iter().any(|r| r.outcome.is_failure()) {
             return Err(conflict(ErrorCode::E2032, &[]));
         }

@@ -12,6 +12,9 @@
 //! * [`catalog`]: the read side of metadata and users for the metadata API.
 //! * [`auth`]: authentication (passwords, tokens, sessions, throttling).
 //! * [`error`]: which error type to use where.
+//! * [`files`]: file resources and file values (content on disk by SHA-256).
+//! * [`group_commit`]: the single-value writer (one durable transaction per batch of
+//!   concurrent requests, a savepoint per request).
 
 mod adx;
 pub mod app;
@@ -21,6 +24,8 @@ pub mod data_entry;
 pub mod data_value;
 pub mod error;
 pub mod export;
+pub mod files;
+pub mod group_commit;
 pub mod import;
 pub mod jobs;
 pub mod registrations;

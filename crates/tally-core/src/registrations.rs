@@ -2,9 +2,9 @@
 //! and `POST /api/dataEntry/dataSetCompletion`.
 //!
 //! A registration is keyed by (data set, period, org unit, attribute option combo). The
-//! store keeps it with a `completed` flag: un-completing (DELETE, or a completion with
-//! `completed: false`) keeps the row with `completed: false`, which reads back as not
-//! complete.
+//! store keeps it with a `completed` flag: a completion with `completed: false` keeps the
+//! row with `completed: false`, which reads back as not complete; `DELETE` removes the
+//! row, as DHIS2 does.
 
 use jiff::civil::Date;
 use tally_domain::import::{Conflict, Conflicts, ImportCount, ImportStatus, ImportStrategy};
@@ -198,6 +198,20 @@ impl App {
         Ok(existing.is_some())
     }
 
+    /// `DELETE /api/completeDataSetRegistrations`: removes the registration (DHIS2's
+    /// `deleteCompleteDataSetRegistration`); `true` when there was one.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn delete_registration(&self, key: RegistrationKey) -> Result<bool> {
+        Ok(self.store.delete_registration(
+            key.data_set.0,
+            period_key(key.period),
+            key.org_unit.0,
+            key.attribute_option_combo.0,
+        )?)
+    }
+
     /// Completing a form of a data set with `compulsoryFieldsCompleteOnly` needs a live
     /// value for every compulsory operand (an operand without a COC means all the
     /// element's COCs).
@@ -254,7 +268,7 @@ impl App {
             return Ok(());
         }
         Err(CoreError::Conflict {
-            code: None,
+            code: Some(tally_domain::import::ErrorCode::E7605),
             message: format!(
                 "All compulsory data element operands need to be filled: [{}]",
                 missing.join(", ")

@@ -39,6 +39,27 @@ pub fn router(state: AppState) -> Router {
                 .delete(api::data_values::delete_data_value),
         )
         .route(
+            "/api/dataValues/file",
+            post(api::data_values::save_file_value).layer(axum::extract::DefaultBodyLimit::max(
+                api::file_resources::UPLOAD_BODY_LIMIT,
+            )),
+        )
+        .route(
+            "/api/dataValues/files",
+            get(api::data_values::get_data_value_file),
+        )
+        .route(
+            "/api/fileResources",
+            post(api::file_resources::upload).layer(axum::extract::DefaultBodyLimit::max(
+                api::file_resources::UPLOAD_BODY_LIMIT,
+            )),
+        )
+        .route("/api/fileResources/{id}", get(api::file_resources::get))
+        .route(
+            "/api/fileResources/{id}/data",
+            get(api::file_resources::data),
+        )
+        .route(
             "/api/dataValues/followup",
             put(api::data_values::put_follow_up),
         )

@@ -44,10 +44,10 @@ use std::time::Duration;
 use tally_domain::import::{self, AuditType, Existing, Incoming, Outcome, Versioned, Write};
 use tally_domain::uid::Uid;
 use tally_store::{
-    AuditQuery, AuditRow, ChangeResult, DataEntryStore, DataValueStore, ExportQuery, ImportTx,
-    JobRecord, JobStore, LockException, MetadataRecord, MetadataStore, MinMaxValue, PeriodRow,
-    Registration, Result, StoreError, StoredValue, StoredValueRef, ValueChange, ValueKey,
-    ValueWrite, WriteOptions,
+    AuditQuery, AuditRow, ChangeGroup, ChangeResult, DataEntryStore, DataValueStore, ExportQuery,
+    FileResourceRow, ImportTx, JobRecord, JobStore, LockException, MetadataRecord, MetadataStore,
+    MinMaxValue, PeriodRow, Registration, Result, StoreError, StoredValue, StoredValueRef,
+    ValueChange, ValueKey, ValueWrite, WriteOptions,
 };
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
@@ -63,6 +63,7 @@ use crate::pool::{Param, Pool, Pooled, copy_in};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/V001__init.sql"),
     include_str!("../migrations/V002__data_entry.sql"),
+    include_str!("../migrations/V003__file_resources.sql"),
 ];
 
 /// Connections a store opens at most, unless told otherwise.
@@ -620,6 +621,31 @@ fn apply_all(
     Ok((results, true))
 }
 
+/// Every group under its own savepoint: a group with a failed change is rolled back to
+/// its savepoint, the others are kept (the caller commits).
+fn apply_groups(
+    conn: &mut Pooled<'_>,
+    known: &Mutex<HashSet<i64>>,
+    pending: &mut Vec<i64>,
+    groups: &[ChangeGroup<'_>],
+) -> Result<Vec<Vec<ChangeResult>>> {
+    for g in groups {
+        insert_periods(conn, known, pending, g.periods)?;
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for g in groups {
+        conn.batch("savepoint change_group")?;
+        let (results, ok) = apply_all(conn, known, pending, &[], g.changes, g.now_ms)?;
+        conn.batch(if ok {
+            "release savepoint change_group"
+        } else {
+            "rollback to savepoint change_group; release savepoint change_group"
+        })?;
+        out.push(results);
+    }
+    Ok(out)
+}
+
 /// Data element ids further apart than this start a new range, so that a read never
 /// scans far past the batch's own keys.
 const RANGE_GAP: i64 = 64;
@@ -997,6 +1023,27 @@ impl DataValueStore for PgStore {
         Ok(results)
     }
 
+    fn apply_change_groups(&self, groups: &[ChangeGroup<'_>]) -> Result<Vec<Vec<ChangeResult>>> {
+        let mut conn = self.pool.get()?;
+        conn.batch("begin")?;
+        conn.in_transaction = true;
+        let mut pending = Vec::new();
+        let applied = apply_groups(&mut conn, &self.periods, &mut pending, groups);
+        let end = if applied.is_ok() {
+            "commit"
+        } else {
+            "rollback"
+        };
+        let ended = conn.batch(end);
+        if ended.is_ok() {
+            conn.in_transaction = false;
+        }
+        let results = applied?;
+        ended?;
+        lock(&self.periods).extend(pending);
+        Ok(results)
+    }
+
     fn export(
         &self,
         q: &ExportQuery,
@@ -1064,6 +1111,96 @@ impl DataValueStore for PgStore {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok((rows, u64::try_from(total).unwrap_or(0)))
+    }
+
+    fn save_file_resource(&self, f: &FileResourceRow) -> Result<()> {
+        self.pool.get()?.execute(
+            sql::INSERT_FILE_RESOURCE,
+            vec![
+                Box::new(f.uid.clone()),
+                Box::new(f.name.clone()),
+                Box::new(f.content_type.clone()),
+                Box::new(f.content_length),
+                Box::new(f.content_md5.clone()),
+                Box::new(f.storage_key.clone()),
+                Box::new(f.domain.clone()),
+                Box::new(f.assigned),
+                Box::new(f.created_ms),
+                Box::new(f.last_updated_ms),
+                Box::new(f.created_by.clone()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn file_resource(&self, uid: &str) -> Result<Option<FileResourceRow>> {
+        let rows = self
+            .pool
+            .get()?
+            .query(sql::GET_FILE_RESOURCE, vec![Box::new(uid.to_owned())])?;
+        rows.first()
+            .map(|r| {
+                Ok(FileResourceRow {
+                    uid: col(r, 0)?,
+                    name: col(r, 1)?,
+                    content_type: col(r, 2)?,
+                    content_length: col(r, 3)?,
+                    content_md5: col(r, 4)?,
+                    storage_key: col(r, 5)?,
+                    domain: col(r, 6)?,
+                    assigned: col(r, 7)?,
+                    created_ms: col(r, 8)?,
+                    last_updated_ms: col(r, 9)?,
+                    created_by: col(r, 10)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn assign_file_resource(&self, uid: &str, assigned: bool, now_ms: i64) -> Result<bool> {
+        let statement = if assigned {
+            sql::ASSIGN_FILE_RESOURCE
+        } else {
+            sql::UNASSIGN_FILE_RESOURCE
+        };
+        let n = self
+            .pool
+            .get()?
+            .execute(statement, vec![Box::new(uid.to_owned()), Box::new(now_ms)])?;
+        Ok(n > 0)
+    }
+
+    fn delete_file_resource(&self, uid: &str) -> Result<Option<(FileResourceRow, u64)>> {
+        let Some(row) = self.file_resource(uid)? else {
+            return Ok(None);
+        };
+        let mut conn = self.pool.get()?;
+        let deleted = conn.execute(sql::DELETE_FILE_RESOURCE, vec![Box::new(uid.to_owned())])?;
+        let left = conn.query(
+            sql::COUNT_STORAGE_KEY,
+            vec![Box::new(row.storage_key.clone())],
+        )?;
+        let left: i64 = left.first().map(|r| col(r, 0)).transpose()?.unwrap_or(0);
+        Ok((deleted > 0).then(|| (row, left.max(0) as u64)))
+    }
+
+    fn delete_registration(
+        &self,
+        data_set: u32,
+        period: i64,
+        org_unit: u32,
+        attribute_option_combo: u32,
+    ) -> Result<bool> {
+        let n = self.pool.get()?.execute(
+            sql::DELETE_REGISTRATION,
+            vec![
+                Box::new(i64::from(data_set)),
+                Box::new(period),
+                Box::new(i64::from(org_unit)),
+                Box::new(i64::from(attribute_option_combo)),
+            ],
+        )?;
+        Ok(n > 0)
     }
 
     fn registration(

@@ -167,6 +167,21 @@ pub const UPSERT_MIN_MAX: &str = "insert into minmaxdataelement (sourceid, datae
       generated = excluded.generated";
 pub const DELETE_MIN_MAX: &str = "delete from minmaxdataelement
     where sourceid = $1 and dataelementid = $2 and categoryoptioncomboid = $3";
+pub const DELETE_REGISTRATION: &str = "delete from completedatasetregistration
+    where datasetid = $1 and periodid = $2 and sourceid = $3 and attributeoptioncomboid = $4";
+
+pub const INSERT_FILE_RESOURCE: &str = "insert into fileresource (uid, name, contenttype,
+    contentlength, contentmd5, storagekey, domain, assigned, created, lastupdated, createdby)
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+pub const GET_FILE_RESOURCE: &str = "select uid, name, contenttype, contentlength, contentmd5,
+    storagekey, domain, assigned, created, lastupdated, createdby
+    from fileresource where uid = $1";
+pub const ASSIGN_FILE_RESOURCE: &str = "update fileresource set assigned = true, lastupdated = $2
+    where uid = $1 and not assigned";
+pub const UNASSIGN_FILE_RESOURCE: &str = "update fileresource set assigned = false,
+    lastupdated = $2 where uid = $1 and assigned";
+pub const DELETE_FILE_RESOURCE: &str = "delete from fileresource where uid = $1";
+pub const COUNT_STORAGE_KEY: &str = "select count(*) from fileresource where storagekey = $1";
 
 pub const LOAD_METADATA: &str = "select id, kind, uid, body from metadata_object order by id";
 /// Creates or updates objects by `(kind, uid)` in one statement (input without
@@ -231,6 +246,13 @@ pub const ALL: &[&str] = &[
     BEGIN_EXPORT,
     UPSERT_REGISTRATION,
     GET_REGISTRATION,
+    DELETE_REGISTRATION,
+    INSERT_FILE_RESOURCE,
+    GET_FILE_RESOURCE,
+    ASSIGN_FILE_RESOURCE,
+    UNASSIGN_FILE_RESOURCE,
+    DELETE_FILE_RESOURCE,
+    COUNT_STORAGE_KEY,
     LOAD_METADATA,
     SAVE_METADATA,
     SAVE_JOB,

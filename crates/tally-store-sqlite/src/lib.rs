@@ -23,10 +23,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tally_domain::import::{self, AuditType, Existing, Incoming, Outcome, Versioned, Write};
 use tally_domain::uid::Uid;
 use tally_store::{
-    AuditQuery, AuditRow, ChangeResult, DataEntryStore, DataValueStore, ExportOrder, ExportQuery,
-    ImportTx, JobRecord, JobStore, LockException, MetadataRecord, MetadataStore, MinMaxValue,
-    PeriodFilter, PeriodRow, Registration, Result, StoreError, StoredValue, StoredValueRef,
-    ValueChange, ValueKey, ValueWrite, WriteOptions,
+    AuditQuery, AuditRow, ChangeGroup, ChangeResult, DataEntryStore, DataValueStore, ExportOrder,
+    ExportQuery, FileResourceRow, ImportTx, JobRecord, JobStore, LockException, MetadataRecord,
+    MetadataStore, MinMaxValue, PeriodFilter, PeriodRow, Registration, Result, StoreError,
+    StoredValue, StoredValueRef, ValueChange, ValueKey, ValueWrite, WriteOptions,
 };
 
 /// Migrations, in order. Index + 1 is the schema version.
@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/V002__jobs.sql"),
     include_str!("../migrations/V003__audit_clustered.sql"),
     include_str!("../migrations/V004__data_entry.sql"),
+    include_str!("../migrations/V005__file_resources.sql"),
 ];
 
 /// Reader connections kept open for exports and reads.
@@ -703,6 +704,41 @@ impl DataValueStore for SqliteStore {
         })
     }
 
+    fn apply_change_groups(&self, groups: &[ChangeGroup<'_>]) -> Result<Vec<Vec<ChangeResult>>> {
+        self.with_writer(|conn| {
+            let mut tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            for g in groups {
+                insert_periods(&tx, &self.periods, g.periods)?;
+            }
+            let mut out = Vec::with_capacity(groups.len());
+            for g in groups {
+                let sp = tx.savepoint().map_err(err)?;
+                let mut results = Vec::with_capacity(g.changes.len());
+                let mut failed = false;
+                for c in g.changes {
+                    let result = self.apply_change(&sp, c, g.now_ms)?;
+                    failed = result.outcome.is_failure();
+                    results.push(result);
+                    if failed {
+                        break;
+                    }
+                }
+                if failed {
+                    // Rolls back to the savepoint and releases it: only this group
+                    // is undone.
+                    sp.finish().map_err(err)?;
+                } else {
+                    sp.commit().map_err(err)?;
+                }
+                out.push(results);
+            }
+            tx.commit().map_err(err)?;
+            Ok(out)
+        })
+    }
+
     fn export(
         &self,
         q: &ExportQuery,
@@ -885,6 +921,100 @@ impl DataValueStore for SqliteStore {
                 });
             }
             Ok((out, u64::try_from(total).unwrap_or(0)))
+        })
+    }
+
+    fn save_file_resource(&self, f: &FileResourceRow) -> Result<()> {
+        self.with_writer(|c| {
+            c.execute(
+                sql::INSERT_FILE_RESOURCE,
+                params![
+                    f.uid,
+                    f.name,
+                    f.content_type,
+                    f.content_length,
+                    f.content_md5,
+                    f.storage_key,
+                    f.domain,
+                    f.assigned,
+                    f.created_ms,
+                    f.last_updated_ms,
+                    f.created_by
+                ],
+            )
+            .map(drop)
+            .map_err(err)
+        })
+    }
+
+    fn file_resource(&self, uid: &str) -> Result<Option<FileResourceRow>> {
+        self.with_reader(|c| {
+            c.query_row(sql::GET_FILE_RESOURCE, params![uid], |r| {
+                Ok(FileResourceRow {
+                    uid: r.get(0)?,
+                    name: r.get(1)?,
+                    content_type: r.get(2)?,
+                    content_length: r.get(3)?,
+                    content_md5: r.get(4)?,
+                    storage_key: r.get(5)?,
+                    domain: r.get(6)?,
+                    assigned: r.get(7)?,
+                    created_ms: r.get(8)?,
+                    last_updated_ms: r.get(9)?,
+                    created_by: r.get(10)?,
+                })
+            })
+            .optional()
+            .map_err(err)
+        })
+    }
+
+    fn assign_file_resource(&self, uid: &str, assigned: bool, now_ms: i64) -> Result<bool> {
+        let statement = if assigned {
+            sql::ASSIGN_FILE_RESOURCE
+        } else {
+            sql::UNASSIGN_FILE_RESOURCE
+        };
+        self.with_writer(|c| {
+            c.execute(statement, params![uid, now_ms])
+                .map(|n| n > 0)
+                .map_err(err)
+        })
+    }
+
+    fn delete_file_resource(&self, uid: &str) -> Result<Option<(FileResourceRow, u64)>> {
+        let Some(row) = self.file_resource(uid)? else {
+            return Ok(None);
+        };
+        self.with_writer(|c| {
+            let tx = c.transaction().map_err(err)?;
+            let deleted = tx
+                .execute(sql::DELETE_FILE_RESOURCE, params![uid])
+                .map_err(err)?;
+            let left: i64 = tx
+                .query_row(sql::COUNT_STORAGE_KEY, params![row.storage_key], |r| {
+                    r.get(0)
+                })
+                .map_err(err)?;
+            tx.commit().map_err(err)?;
+            Ok((deleted > 0).then(|| (row, left.max(0) as u64)))
+        })
+    }
+
+    fn delete_registration(
+        &self,
+        data_set: u32,
+        period: i64,
+        org_unit: u32,
+        attribute_option_combo: u32,
+    ) -> Result<bool> {
+        self.with_writer(|c| {
+            c.execute(
+                sql::DELETE_REGISTRATION,
+                params![data_set, period, org_unit, attribute_option_combo],
+            )
+            .map(|n| n > 0)
+            .map_err(err)
         })
     }
 

@@ -565,6 +565,100 @@ pub fn single_changes_are_all_or_nothing(s: &dyn TestStore) {
     );
 }
 
+pub fn group_commit_keeps_each_group_all_or_nothing(s: &dyn TestStore) {
+    use crate::ChangeGroup;
+    let (a, b, c, d) = (
+        key(JAN, 10, 1),
+        key(FEB, 10, 1),
+        key(JAN, 12, 1),
+        key(JAN, 13, 1),
+    );
+    let v1 = apply(s, T0, &[change(a, save("5"), None, "admin")])[0]
+        .row
+        .as_ref()
+        .unwrap()
+        .version;
+    let periods = months();
+    let g0 = [change(b, save("1"), Some(0), "john")];
+    // Its first change succeeds, its second is stale: the whole group is undone.
+    let g1 = [
+        change(c, save("2"), None, "mary"),
+        change(a, save("7"), Some(v1 - 1), "mary"),
+    ];
+    let g2 = [change(a, save("8"), Some(v1), "john")];
+    let g3 = [change(d, Change::Delete, None, "john")];
+    let g4 = [change(b, save("3"), None, "admin")];
+    let groups: Vec<ChangeGroup<'_>> = [&g0[..], &g1, &g2, &g3, &g4]
+        .into_iter()
+        .enumerate()
+        .map(|(i, changes)| ChangeGroup {
+            periods: &periods,
+            changes,
+            now_ms: T0 + 10 + i as i64,
+        })
+        .collect();
+    let results = s.apply_change_groups(&groups).unwrap();
+    let outcomes: Vec<Vec<ChangeOutcome>> = results
+        .iter()
+        .map(|g| g.iter().map(|r| r.outcome).collect())
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            vec![ChangeOutcome::Created],
+            vec![ChangeOutcome::Created, ChangeOutcome::Stale],
+            vec![ChangeOutcome::Updated],
+            vec![ChangeOutcome::Missing],
+            vec![ChangeOutcome::Updated],
+        ]
+    );
+    assert_eq!(
+        get(s, c),
+        None,
+        "the stale group's first change is rolled back"
+    );
+    let a_row = get(s, a).unwrap();
+    assert_eq!(a_row.value.as_deref(), Some("8"));
+    assert_eq!(results[2][0].row.as_ref(), Some(&a_row));
+    assert_eq!(
+        a_row.last_updated_ms,
+        T0 + 12,
+        "each group has its own time"
+    );
+    let b_row = get(s, b).unwrap();
+    assert_eq!(
+        (
+            b_row.value.as_deref(),
+            b_row.created_ms,
+            b_row.last_updated_ms
+        ),
+        (Some("3"), T0 + 10, T0 + 14),
+        "a later group sees an earlier one's write"
+    );
+    assert_eq!(get(s, d), None);
+    let audits: Vec<_> = s
+        .audits(&a)
+        .unwrap()
+        .into_iter()
+        .map(|x| (x.audit_type, x.value, x.modified_by))
+        .collect();
+    assert_eq!(
+        audits,
+        vec![(AuditType::Update, Some("5".into()), "john".into())],
+        "no audit of the rolled-back group"
+    );
+    assert_eq!(s.audits(&b).unwrap().len(), 1);
+    assert_eq!(s.count_values().unwrap(), 2);
+    // An empty batch and a group without changes are fine.
+    assert!(s.apply_change_groups(&[]).unwrap().is_empty());
+    let empty = [ChangeGroup {
+        periods: &periods,
+        changes: &[],
+        now_ms: T0 + 20,
+    }];
+    assert_eq!(s.apply_change_groups(&empty).unwrap(), vec![Vec::new()]);
+}
+
 pub fn audit_queries_filter_page_and_count(s: &dyn TestStore) {
     let (a, b, c) = (key(JAN, 10, 1), key(FEB, 10, 1), key(JAN, 11, 2));
     for (i, k) in [a, b, c].into_iter().enumerate() {
@@ -648,6 +742,67 @@ pub fn registrations_are_created_and_updated(s: &dyn TestStore) {
     assert_eq!(got.created_ms, T0, "created is kept");
     assert_eq!(got.date_ms, T0 + 10);
     assert_eq!(got.last_updated_by, "john");
+    assert!(s.delete_registration(5, JAN, 10, 1).unwrap(), "removed");
+    assert_eq!(s.registration(5, JAN, 10, 1).unwrap(), None);
+    assert!(
+        !s.delete_registration(5, JAN, 10, 1).unwrap(),
+        "already gone"
+    );
+}
+
+pub fn file_resources_are_stored_assigned_once_and_deleted(s: &dyn TestStore) {
+    use crate::FileResourceRow;
+    let row = |uid: &str| FileResourceRow {
+        uid: uid.into(),
+        name: "scan.png".into(),
+        content_type: "image/png".into(),
+        content_length: 1234,
+        content_md5: "0cc175b9c0f1b6a831c399e269772661".into(),
+        storage_key: "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb".into(),
+        domain: "DATA_VALUE".into(),
+        assigned: false,
+        created_ms: T0,
+        last_updated_ms: T0,
+        created_by: "admin".into(),
+    };
+    s.save_file_resource(&row("fileResAAA1")).unwrap();
+    s.save_file_resource(&row("fileResBBB2")).unwrap();
+    assert!(
+        matches!(
+            s.save_file_resource(&row("fileResAAA1")),
+            Err(StoreError::Constraint(_))
+        ),
+        "a UID is stored once"
+    );
+    assert_eq!(
+        s.file_resource("fileResAAA1").unwrap(),
+        Some(row("fileResAAA1"))
+    );
+    assert_eq!(s.file_resource("fileResCCC3").unwrap(), None);
+    assert!(s.assign_file_resource("fileResAAA1", true, T0 + 1).unwrap());
+    assert!(
+        !s.assign_file_resource("fileResAAA1", true, T0 + 2).unwrap(),
+        "an assigned resource cannot be claimed again"
+    );
+    let got = s.file_resource("fileResAAA1").unwrap().unwrap();
+    assert!(got.assigned);
+    assert_eq!(got.last_updated_ms, T0 + 1);
+    assert!(
+        s.assign_file_resource("fileResAAA1", false, T0 + 3)
+            .unwrap()
+    );
+    assert!(!s.file_resource("fileResAAA1").unwrap().unwrap().assigned);
+    assert!(!s.assign_file_resource("fileResCCC3", true, T0).unwrap());
+    let (gone, left) = s.delete_file_resource("fileResAAA1").unwrap().unwrap();
+    assert_eq!(
+        (gone.uid.as_str(), left),
+        ("fileResAAA1", 1),
+        "B shares the content"
+    );
+    assert_eq!(s.file_resource("fileResAAA1").unwrap(), None);
+    assert_eq!(s.delete_file_resource("fileResAAA1").unwrap(), None);
+    let (_, left) = s.delete_file_resource("fileResBBB2").unwrap().unwrap();
+    assert_eq!(left, 0);
 }
 
 pub fn metadata_ids_are_assigned_once_and_kept_on_update(s: &dyn TestStore) {
@@ -832,6 +987,8 @@ macro_rules! conformance_tests {
             single_changes_replays_are_unchanged_and_keep_the_version,
             single_changes_with_a_stale_base_version_write_nothing,
             single_changes_are_all_or_nothing,
+            group_commit_keeps_each_group_all_or_nothing,
+            file_resources_are_stored_assigned_once_and_deleted,
             audit_queries_filter_page_and_count,
             lock_exceptions_are_added_listed_and_deleted,
             min_max_values_are_saved_read_and_deleted,

@@ -188,6 +188,37 @@ pub struct ChangeResult {
     pub row: Option<StoredValue>,
 }
 
+/// One request's changes in a group commit ([`DataValueStore::apply_change_groups`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeGroup<'a> {
+    /// Periods the changes need (made to exist first, outside the groups).
+    pub periods: &'a [PeriodRow],
+    pub changes: &'a [ValueChange<'a>],
+    /// `lastUpdated` of this group's writes (and `created` of its new rows).
+    pub now_ms: i64,
+}
+
+/// A file resource (DHIS2's `FileResource`) as stored; the content is a file named
+/// `storage_key` (its SHA-256, hex) kept by the core, not by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileResourceRow {
+    pub uid: String,
+    pub name: String,
+    pub content_type: String,
+    pub content_length: i64,
+    /// MD5 of the content, hex (DHIS2's `contentMd5`).
+    pub content_md5: String,
+    /// SHA-256 of the content, hex: the name of the stored file.
+    pub storage_key: String,
+    /// `DATA_VALUE`, `ICON`, …
+    pub domain: String,
+    /// Bound to a data value (one value per file resource).
+    pub assigned: bool,
+    pub created_ms: i64,
+    pub last_updated_ms: i64,
+    pub created_by: String,
+}
+
 /// One audit row: the previous value for UPDATE and DELETE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRow {
@@ -384,6 +415,18 @@ pub trait DataValueStore: Send + Sync {
         now_ms: i64,
     ) -> Result<Vec<ChangeResult>>;
 
+    /// Group commit: applies several requests' changes in ONE durable transaction
+    /// (committed before returning), each group all or nothing on its own (a savepoint
+    /// per group). Every group's changes behave exactly as one
+    /// [`DataValueStore::apply_changes`] call: when a change comes out
+    /// [`ChangeOutcome::is_failure`], that group's writes are rolled back and its results
+    /// stop with that change, while the other groups are still committed. Later groups
+    /// see the writes of earlier ones. One result list per group, in order.
+    ///
+    /// # Errors
+    /// Backend failures; nothing of any group is written then.
+    fn apply_change_groups(&self, groups: &[ChangeGroup<'_>]) -> Result<Vec<Vec<ChangeResult>>>;
+
     /// Streams the values matching `query` into `sink` until it breaks.
     ///
     /// # Errors
@@ -425,6 +468,44 @@ pub trait DataValueStore: Send + Sync {
         org_unit: u32,
         attribute_option_combo: u32,
     ) -> Result<Option<Registration>>;
+
+    /// Removes a registration (durably); `true` when there was one.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn delete_registration(
+        &self,
+        data_set: u32,
+        period: i64,
+        org_unit: u32,
+        attribute_option_combo: u32,
+    ) -> Result<bool>;
+
+    /// Stores a new file resource (durably).
+    ///
+    /// # Errors
+    /// [`StoreError::Constraint`] when the UID exists; backend failures.
+    fn save_file_resource(&self, row: &FileResourceRow) -> Result<()>;
+
+    /// A file resource by UID.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn file_resource(&self, uid: &str) -> Result<Option<FileResourceRow>>;
+
+    /// Sets the `assigned` flag. Assigning succeeds only for an unassigned resource (so
+    /// two values cannot claim one file); `true` when the flag changed.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn assign_file_resource(&self, uid: &str, assigned: bool, now_ms: i64) -> Result<bool>;
+
+    /// Removes a file resource; returns its row, and how many resources still use its
+    /// storage key (the content may be removed at 0).
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn delete_file_resource(&self, uid: &str) -> Result<Option<(FileResourceRow, u64)>>;
 
     /// Number of stored rows, live and deleted.
     ///

@@ -142,3 +142,114 @@ fn acknowledged_imports_survive_kill_9_and_interrupted_ones_are_atomic() {
     assert_eq!(status, 200);
     again.kill9();
 }
+
+/// Sends a request and returns the status code and the whole response (HTTP/1.0, so
+/// the body is never chunked).
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    let head = format!(
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Basic YWRtaW46ZGlzdHJpY3Q=\r\n\r\n"
+    );
+    if s.write_all(head.as_bytes()).is_err() {
+        return (0, String::new());
+    }
+    let mut response = String::new();
+    let _ = s.read_to_string(&mut response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+/// Group commit: many clients write single values at once (so requests share
+/// transactions); the server is killed mid-stream. Every value that was answered 201
+/// must be stored after the restart.
+#[test]
+fn acknowledged_single_values_survive_kill_9_under_group_commit() {
+    const CLIENTS: usize = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tally.db");
+    let mut server = Server::start(&db);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|t| {
+            let addr = server.addr.clone();
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                // 7 years of months per client, from the org unit's opening in 1970.
+                for i in 0..84 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let year = 1970 + t * 7 + i / 12;
+                    let month = i % 12 + 1;
+                    let value = t * 10_000 + i + 1;
+                    let path = format!(
+                        "/api/dataValues?de=f7n9E0hX8qk&pe={year}{month:02}&ou=DiszpKrYNg8&value={value}"
+                    );
+                    match post(&addr, &path, "application/x-www-form-urlencoded", b"") {
+                        201 => acknowledged.push(value),
+                        0 => break,
+                        other => panic!("unexpected status {other} for {path}"),
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    // Let the clients get going, then kill the server while they write.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stored_rows(&server.addr) < 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.kill9();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acknowledged: Vec<usize> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(
+        acknowledged.len() >= 200,
+        "the clients wrote too little before the kill: {}",
+        acknowledged.len()
+    );
+    eprintln!(
+        "{} of {} values acknowledged before the kill",
+        acknowledged.len(),
+        CLIENTS * 84
+    );
+    let again = Server::start(&db);
+    let (status, export) = get(
+        &again.addr,
+        "/api/dataValueSets.json?dataSet=pBOMPrpg1QX&orgUnit=DiszpKrYNg8&startDate=1000-01-01&endDate=2100-12-31",
+    );
+    assert_eq!(status, 200);
+    let missing: Vec<usize> = acknowledged
+        .iter()
+        .copied()
+        .filter(|v| !export.contains(&format!("\"value\":\"{v}\"")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged values lost, e.g. {:?}",
+        missing.len(),
+        acknowledged.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let mut again = again;
+    again.kill9();
+}
+
+/// Rows stored so far, counted through a second read-only connection (0 if unreadable).
+fn stored_rows(addr: &str) -> usize {
+    let (_, export) = get(
+        addr,
+        "/api/dataValueSets.json?dataSet=pBOMPrpg1QX&orgUnit=DiszpKrYNg8&startDate=1000-01-01&endDate=2100-12-31",
+    );
+    export.matches("\"value\":").count()
+}

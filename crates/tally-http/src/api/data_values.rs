@@ -485,6 +485,53 @@ pub async fn put_follow_ups(
     follow_ups(state, user, items).await
 }
 
+/// `POST /api/dataValues/file` (multipart `file`, the value's parameters in the query or
+/// as text parts): the upload becomes a `DATA_VALUE` file resource and the value;
+/// 202 with the resource, or without `response` when no file was sent (the value is
+/// cleared).
+pub async fn save_file_value(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    req: Request,
+) -> Result<Response, ApiError> {
+    require(&user, "F_DATAVALUE_ADD")?;
+    let headers = req.headers().clone();
+    let (pairs, upload) = super::file_resources::read_upload(req, &state).await?;
+    let p = Params(pairs);
+    let request = SaveRequest {
+        target: p.target(),
+        value: None,
+        comment: p.owned("comment"),
+        follow_up: p.flag("followUp")?,
+        force: p.flag("force")?.unwrap_or(false),
+        base_version: base_version(&headers, p.get("baseVersion"))?,
+    };
+    let app = state.app.clone();
+    let (result, resource) =
+        blocking(move || app.save_file_value(&request, upload.as_ref(), &user)).await?;
+    match result {
+        Written::Done { version, .. } => {
+            let mut resp = super::file_resources::accepted(resource.as_ref());
+            resp.headers_mut().insert(header::ETAG, etag(version));
+            Ok(resp)
+        }
+        stale @ Written::Stale(_) => Ok(written(stale, StatusCode::ACCEPTED)),
+    }
+}
+
+/// `GET /api/dataValues/files`: the content of a file value (`dimension` is accepted;
+/// images are served as uploaded).
+pub async fn get_data_value_file(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let target = Params(query_params(&req)).target();
+    let app = state.app.clone();
+    let content = blocking(move || app.data_value_file(&target, &user)).await?;
+    super::file_resources::content_response(content).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

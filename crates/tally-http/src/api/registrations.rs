@@ -158,7 +158,7 @@ pub async fn delete(
             let key = app
                 .registration_key(&user, &ds, &pe, &unit, aoc)
                 .map_err(|(_, m)| conflict(m))?;
-            app.write_registration(&user, key, false, None)?;
+            app.delete_registration(key)?;
         }
         Ok::<_, ApiError>(())
     })

@@ -7,6 +7,8 @@ mod data_entry;
 mod data_value_sets_export;
 mod data_value_sets_import;
 mod data_values;
+mod file_values;
+mod group_commit;
 mod harness;
 mod metadata_read;
 mod permissions;

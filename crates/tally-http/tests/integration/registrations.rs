@@ -115,7 +115,17 @@ async fn register_read_and_uncomplete() {
     .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
     let r = t.get(&q).await.json();
-    assert_eq!(r["completeDataSetRegistrations"][0]["completed"], false);
+    assert_eq!(r, json!({}), "DELETE removes the registration");
+    let r = delete(
+        &t,
+        &format!("/api/completeDataSetRegistrations?ds={DS}&pe=202401&ou={OU}"),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NO_CONTENT,
+        "nothing to delete is fine"
+    );
     let r = delete(
         &t,
         &format!("/api/completeDataSetRegistrations?ds={DS}&pe=2024XX&ou={OU}"),
@@ -171,6 +181,8 @@ async fn data_entry_completion_checks_compulsory_operands() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(r.json()["errorCode"], "E7605");
+    assert_eq!(r.json()["status"], "ERROR");
     let message = r.json()["message"].as_str().unwrap().to_owned();
     assert!(
         message.starts_with("All compulsory data element operands need to be filled: ["),

@@ -50,8 +50,8 @@ pub fn describe(path: &Path) -> String {
 }
 
 /// Opens the store and the application state: PostgreSQL for a `postgres://` URL,
-/// else the SQLite file. Async import bodies go next to the SQLite file, or to
-/// `./tally.jobs` with PostgreSQL.
+/// else the SQLite file. Async import bodies and file contents go next to the SQLite
+/// file (`.jobs`, `.files`), or to `./tally.jobs` and `./tally.files` with PostgreSQL.
 pub fn open(path: &Path) -> anyhow::Result<Arc<App>> {
     if let Some(url) = path
         .to_str()
@@ -62,18 +62,23 @@ pub fn open(path: &Path) -> anyhow::Result<Arc<App>> {
         let jobs = std::env::current_dir()
             .context("current directory")?
             .join("tally.jobs");
+        let files = jobs.with_file_name("tally.files");
         let app = App::open(Arc::new(store), Clock::system())
             .context("loading metadata")?
-            .with_jobs_dir(jobs);
+            .with_jobs_dir(jobs)
+            .with_files_dir(files);
         return Ok(Arc::new(app));
     }
     let store = SqliteStore::open(path)
         .with_context(|| format!("opening the database {}", path.display()))?;
     let mut jobs = path.as_os_str().to_owned();
     jobs.push(".jobs");
+    let mut files = path.as_os_str().to_owned();
+    files.push(".files");
     let app = App::open(Arc::new(store), Clock::system())
         .context("loading metadata")?
-        .with_jobs_dir(PathBuf::from(jobs));
+        .with_jobs_dir(PathBuf::from(jobs))
+        .with_files_dir(PathBuf::from(files));
     Ok(Arc::new(app))
 }
 
