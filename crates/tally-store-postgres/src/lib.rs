@@ -29,6 +29,8 @@
 //! that way.
 
 pub mod sql;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 mod copy;
 mod driver;
