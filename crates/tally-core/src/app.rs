@@ -1,5 +1,6 @@
 //! The shared state of a running tally.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use jiff::Timestamp;
@@ -7,7 +8,7 @@ use tally_domain::metadata::{
     Catalog, ImportReport, MergeOptions, MetadataObject, MetadataSet, Snapshot, merge,
     parse_metadata_document,
 };
-use tally_store::{DataValueStore, JobStore, MetadataStore};
+use tally_store::{DataValueStore, JobStore, MetadataStore, SessionStore};
 
 use crate::error::{CoreError, Result};
 use crate::users::metadata::{AccessChanges, merge_access};
@@ -16,9 +17,9 @@ use crate::users::throttle::Throttle;
 use crate::users::tokens::TokenRecord;
 use crate::users::{UserDirectory, UserGroup, UserRecord, UserRole, Users};
 
-/// A store that holds data values, metadata and jobs.
-pub trait Store: DataValueStore + MetadataStore + JobStore {}
-impl<T: DataValueStore + MetadataStore + JobStore> Store for T {}
+/// A store that holds data values, metadata, jobs and (when shared) sessions.
+pub trait Store: DataValueStore + MetadataStore + JobStore + SessionStore {}
+impl<T: DataValueStore + MetadataStore + JobStore + SessionStore> Store for T {}
 
 /// Metadata object kinds under which users, roles, groups and tokens are stored.
 pub(crate) const USERS: &str = "users";
@@ -83,6 +84,51 @@ pub struct App {
     pub(crate) clock: Clock,
     /// Where async import bodies wait for their job.
     pub(crate) jobs_dir: std::path::PathBuf,
+    /// The store's metadata version this state was loaded at.
+    metadata_version: AtomicI64,
+}
+
+/// Metadata, users and tokens as loaded from the store.
+struct Loaded {
+    set: MetadataSet,
+    snapshot: Snapshot,
+    directory: UserDirectory,
+    tokens: std::collections::HashMap<String, TokenRecord>,
+}
+
+/// Loads metadata and users from the store and builds the snapshot.
+fn load(store: &dyn Store) -> Result<Loaded> {
+    let records = store.load_metadata()?;
+    let mut objects = Vec::new();
+    let (mut users, mut roles, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+    let mut tokens = std::collections::HashMap::new();
+    for r in records {
+        if r.kind == USERS {
+            users.push(decode::<UserRecord>(&r)?);
+        } else if r.kind == USER_ROLES {
+            roles.push(decode::<UserRole>(&r)?);
+        } else if r.kind == USER_GROUPS {
+            groups.push(decode::<UserGroup>(&r)?);
+        } else if r.kind == API_TOKENS {
+            let t: TokenRecord = decode(&r)?;
+            tokens.insert(t.key_hash.clone(), t);
+        } else {
+            let object: MetadataObject = serde_json::from_str(&r.body)
+                .map_err(|e| CoreError::Internal(format!("stored {} {}: {e}", r.kind, r.uid)))?;
+            objects.push((r.id, object));
+        }
+    }
+    let mut set = MetadataSet::from_stored(objects)
+        .map_err(|e| CoreError::Internal(format!("stored metadata: {e}")))?;
+    // Defaults (default category combo, option combo…) get internal ids once.
+    persist_missing_ids(store, &mut set)?;
+    let snapshot = Snapshot::build(&set).map_err(|e| CoreError::Internal(e.to_string()))?;
+    Ok(Loaded {
+        set,
+        snapshot,
+        directory: UserDirectory::with_roles(users, roles, groups),
+        tokens,
+    })
 }
 
 pub(crate) fn lock_err<T>(_: T) -> CoreError {
@@ -95,47 +141,48 @@ impl App {
     /// # Errors
     /// Storage failures or stored metadata that no longer decodes.
     pub fn open(store: Arc<dyn Store>, clock: Clock) -> Result<Self> {
-        let records = store.load_metadata()?;
-        let mut objects = Vec::new();
-        let (mut users, mut roles, mut groups) = (Vec::new(), Vec::new(), Vec::new());
-        let mut tokens = std::collections::HashMap::new();
-        for r in records {
-            if r.kind == USERS {
-                users.push(decode::<UserRecord>(&r)?);
-            } else if r.kind == USER_ROLES {
-                roles.push(decode::<UserRole>(&r)?);
-            } else if r.kind == USER_GROUPS {
-                groups.push(decode::<UserGroup>(&r)?);
-            } else if r.kind == API_TOKENS {
-                let t: TokenRecord = decode(&r)?;
-                tokens.insert(t.key_hash.clone(), t);
-            } else {
-                let object: MetadataObject = serde_json::from_str(&r.body).map_err(|e| {
-                    CoreError::Internal(format!("stored {} {}: {e}", r.kind, r.uid))
-                })?;
-                objects.push((r.id, object));
-            }
-        }
-        let mut set = MetadataSet::from_stored(objects)
-            .map_err(|e| CoreError::Internal(format!("stored metadata: {e}")))?;
-        // Defaults (default category combo, option combo…) get internal ids once.
-        persist_missing_ids(store.as_ref(), &mut set)?;
-        let snapshot = Snapshot::build(&set).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let set = Arc::new(set);
-        let directory = UserDirectory::with_roles(users, roles, groups);
-        let catalog = crate::catalog::build(Arc::clone(&set), &directory);
+        let version = store.metadata_version()?;
+        let loaded = load(store.as_ref())?;
+        let set = Arc::new(loaded.set);
+        let catalog = crate::catalog::build(Arc::clone(&set), &loaded.directory);
+        let sessions = Sessions::for_store(&store);
         Ok(Self {
             store,
-            snapshot: RwLock::new(Arc::new(snapshot)),
+            snapshot: RwLock::new(Arc::new(loaded.snapshot)),
             set: Mutex::new(set),
             catalog: RwLock::new(Arc::new(catalog)),
-            users: RwLock::new(Arc::new(directory)),
-            tokens: RwLock::new(Arc::new(tokens)),
-            sessions: Sessions::default(),
+            users: RwLock::new(Arc::new(loaded.directory)),
+            tokens: RwLock::new(Arc::new(loaded.tokens)),
+            sessions,
             throttle: Throttle::default(),
             clock,
             jobs_dir: std::env::temp_dir().join(format!("tally-jobs-{}", std::process::id())),
+            metadata_version: AtomicI64::new(version),
         })
+    }
+
+    /// Reloads metadata, users and tokens when another process sharing the database
+    /// changed them (its [`MetadataStore::metadata_version`] moved); `true` if it did.
+    ///
+    /// # Errors
+    /// Storage failures or stored metadata that no longer decodes (the state in memory
+    /// is kept then).
+    pub fn reload_if_changed(&self) -> Result<bool> {
+        let version = self.store.metadata_version()?;
+        if version == self.metadata_version.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        // One writer of the metadata at a time (imports hold the same lock).
+        let mut set = self.set.lock().map_err(lock_err)?;
+        let loaded = load(self.store.as_ref())?;
+        let next = Arc::new(loaded.set);
+        *set = Arc::clone(&next);
+        *self.snapshot.write().map_err(lock_err)? = Arc::new(loaded.snapshot);
+        *self.users.write().map_err(lock_err)? = Arc::new(loaded.directory);
+        *self.tokens.write().map_err(lock_err)? = Arc::new(loaded.tokens);
+        self.refresh_catalog(next)?;
+        self.metadata_version.store(version, Ordering::Release);
+        Ok(true)
     }
 
     /// Keeps async import bodies in `dir` (next to the database, so they survive a

@@ -205,7 +205,29 @@ impl App {
         }
     }
 
-    fn run_job(self: Arc<Self>, mut job: JobRecord) {
+    fn run_job(self: Arc<Self>, job: JobRecord) {
+        // Of several processes on one database, the one holding the claim runs the job,
+        // from its row as stored now (another may have just finished it).
+        let _claim = match self.store.claim_job(&job.id) {
+            Ok(Some(claim)) => claim,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "could not claim a job");
+                return;
+            }
+        };
+        let job = match self.store.job(&job.id) {
+            Ok(Some(stored)) if stored.status != "COMPLETED" && stored.status != "FAILED" => stored,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "could not read a claimed job");
+                return;
+            }
+        };
+        self.run_claimed(job);
+    }
+
+    fn run_claimed(&self, mut job: JobRecord) {
         let Ok(params) = serde_json::from_str::<ImportJobParams>(&job.params) else {
             return self.finish_failed(job, "The job parameters could not be read");
         };
@@ -275,6 +297,45 @@ impl App {
             self.spawn_job(job);
         }
         Ok(n)
+    }
+
+    /// With a database shared by several processes, starts a thread that keeps this
+    /// process in step with the others while the app lives: it reloads metadata, users
+    /// and tokens another process changed (polled every `poll`, so they arrive within
+    /// that time), and runs jobs no process holds (left by a process that died). Does
+    /// nothing on a single-process store.
+    pub fn start_sync(self: &Arc<Self>, poll: std::time::Duration) {
+        if !self.store.shared() {
+            return;
+        }
+        let app = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("tally-sync".into())
+            .spawn(move || {
+                let mut round: u32 = 0;
+                loop {
+                    std::thread::sleep(poll);
+                    let Some(app) = app.upgrade() else { return };
+                    if let Err(e) = app.reload_if_changed() {
+                        tracing::warn!(error = %e, "could not reload changed metadata");
+                    }
+                    // Orphaned jobs are rarer than metadata changes: every 8th round.
+                    round = round.wrapping_add(1);
+                    if round.is_multiple_of(8) {
+                        match app.store.unfinished_jobs() {
+                            Ok(jobs) => {
+                                for job in jobs {
+                                    app.spawn_job(job);
+                                }
+                            }
+                            Err(e) => tracing::warn!(error = %e, "could not list jobs"),
+                        }
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "could not start the sync thread");
+        }
     }
 
     /// A job's notifications (newest first), `None` for an unknown job.

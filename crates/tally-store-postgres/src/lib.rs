@@ -61,7 +61,10 @@ use bytes::Bytes;
 use crate::pool::{Param, Pool, Pooled, copy_in};
 
 /// Migrations, in order. Index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/V001__init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/V001__init.sql"),
+    include_str!("../migrations/V002__shared.sql"),
+];
 
 /// Connections a store opens at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
@@ -280,6 +283,81 @@ impl MetadataStore for PgStore {
             })
             .collect()
     }
+
+    fn metadata_version(&self) -> Result<i64> {
+        let rows = self.pool.get()?.query(sql::METADATA_VERSION, Vec::new())?;
+        rows.first()
+            .map(|r| col(r, 0))
+            .transpose()?
+            .ok_or_else(|| StoreError::Corrupt("metadata_version has no row".into()))
+    }
+}
+
+/// A job claimed by this process: a connection inside a transaction holding the job's
+/// `job_claim` row; rolled back (releasing it) on drop.
+struct PgClaim<'a> {
+    conn: Pooled<'a>,
+}
+
+impl tally_store::JobClaim for PgClaim<'_> {}
+
+impl Drop for PgClaim<'_> {
+    fn drop(&mut self) {
+        // On failure the connection stays marked as in a transaction and is closed,
+        // which ends the transaction on the server just the same.
+        if self.conn.batch("rollback").is_ok() {
+            self.conn.in_transaction = false;
+        }
+    }
+}
+
+impl tally_store::SessionStore for PgStore {
+    fn stores_sessions(&self) -> bool {
+        true
+    }
+
+    fn save_session(&self, s: &tally_store::SessionRecord) -> Result<()> {
+        self.pool.get()?.execute(
+            sql::SAVE_SESSION,
+            vec![
+                Box::new(s.digest.clone()),
+                Box::new(s.user.clone()),
+                Box::new(s.last_seen_ms),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn session(&self, digest: &str) -> Result<Option<tally_store::SessionRecord>> {
+        let rows = self
+            .pool
+            .get()?
+            .query(sql::GET_SESSION, vec![Box::new(digest.to_owned())])?;
+        rows.first()
+            .map(|r| {
+                Ok(tally_store::SessionRecord {
+                    digest: digest.to_owned(),
+                    user: col(r, 0)?,
+                    last_seen_ms: col(r, 1)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn delete_session(&self, digest: &str) -> Result<()> {
+        self.pool
+            .get()?
+            .execute(sql::DELETE_SESSION, vec![Box::new(digest.to_owned())])?;
+        Ok(())
+    }
+
+    fn delete_sessions(&self, user: Option<&str>, idle_before_ms: i64) -> Result<()> {
+        self.pool.get()?.execute(
+            sql::DELETE_SESSIONS,
+            vec![Box::new(user.map(str::to_owned)), Box::new(idle_before_ms)],
+        )?;
+        Ok(())
+    }
 }
 
 fn read_job(r: &Row) -> Result<JobRecord> {
@@ -336,6 +414,27 @@ impl JobStore for PgStore {
     fn unfinished_jobs(&self) -> Result<Vec<JobRecord>> {
         let rows = self.pool.get()?.query(sql::UNFINISHED_JOBS, Vec::new())?;
         rows.iter().map(read_job).collect()
+    }
+
+    fn claim_job(&self, id: &str) -> Result<Option<Box<dyn tally_store::JobClaim + '_>>> {
+        let mut conn = self.pool.get()?;
+        conn.execute(sql::ADD_JOB_CLAIM, vec![Box::new(id.to_owned())])?;
+        conn.batch("begin")?;
+        conn.in_transaction = true;
+        let mut claim = PgClaim { conn };
+        // Skipped when another process holds the row; nothing when the job finished.
+        let rows = claim
+            .conn
+            .query(sql::CLAIM_JOB, vec![Box::new(id.to_owned())])?;
+        Ok(if rows.is_empty() {
+            None
+        } else {
+            Some(Box::new(claim))
+        })
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 }
 

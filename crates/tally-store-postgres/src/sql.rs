@@ -152,7 +152,7 @@ pub const LOAD_METADATA: &str = "select id, kind, uid, body from metadata_object
 /// Creates or updates objects by `(kind, uid)` in one statement (input without
 /// duplicates). Existing objects are updated in place, so ids are drawn from the identity
 /// only for new objects; `on conflict` covers another process inserting the same object
-/// at the same time.
+/// at the same time. `bump` tells the other processes to reload.
 pub const SAVE_METADATA: &str = "with input (kind, uid, body) as (
       select * from unnest($1::text[], $2::text[], $3::text[])
     ), upd as (
@@ -165,8 +165,11 @@ pub const SAVE_METADATA: &str = "with input (kind, uid, body) as (
       where not exists (select 1 from metadata_object m where m.kind = i.kind and m.uid = i.uid)
       on conflict (kind, uid) do update set body = excluded.body
       returning id, kind, uid
+    ), bump as (
+      update metadata_version set version = version + 1
     )
     select id, kind, uid from upd union all select id, kind, uid from ins";
+pub const METADATA_VERSION: &str = "select version from metadata_version where id = 1";
 
 pub const SAVE_JOB: &str = "insert into job (id, jobtype, status, created, updated, username,
     params, bodypath, notifications, summary)
@@ -181,6 +184,20 @@ pub const JOBS_OF_TYPE: &str = "select id, jobtype, status, created, updated, us
 pub const UNFINISHED_JOBS: &str = "select id, jobtype, status, created, updated, username, params,
     bodypath, notifications, summary from job where status not in ('COMPLETED', 'FAILED')
     order by created";
+/// Makes the claim row of a job exist (committed on its own, before the claim).
+pub const ADD_JOB_CLAIM: &str = "insert into job_claim (id) select id from job where id = $1
+    on conflict do nothing";
+/// Locks the claim row of an unfinished job for the claiming transaction; no row when
+/// another process holds it or the job finished.
+pub const CLAIM_JOB: &str = "select c.id from job_claim c join job j on j.id = c.id
+    where c.id = $1 and j.status not in ('COMPLETED', 'FAILED')
+    for update of c skip locked";
+
+pub const SAVE_SESSION: &str = "insert into session (digest, userid, lastseen) values ($1, $2, $3)
+    on conflict (digest) do update set lastseen = excluded.lastseen";
+pub const GET_SESSION: &str = "select userid, lastseen from session where digest = $1";
+pub const DELETE_SESSION: &str = "delete from session where digest = $1";
+pub const DELETE_SESSIONS: &str = "delete from session where userid = $1 or lastseen < $2";
 
 /// Statements with fixed text, for the prepare-everything test. They need a migrated
 /// schema and, for the staging statements, a session that ran [`SESSION_SETUP`].
@@ -217,6 +234,13 @@ pub const ALL: &[&str] = &[
     GET_JOB,
     JOBS_OF_TYPE,
     UNFINISHED_JOBS,
+    METADATA_VERSION,
+    ADD_JOB_CLAIM,
+    CLAIM_JOB,
+    SAVE_SESSION,
+    GET_SESSION,
+    DELETE_SESSION,
+    DELETE_SESSIONS,
 ];
 
 /// A parameter of a query assembled at run time, in order.

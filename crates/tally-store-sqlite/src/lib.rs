@@ -253,6 +253,9 @@ fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
     })
 }
 
+/// One process owns a SQLite file, so sessions stay in its memory.
+impl tally_store::SessionStore for SqliteStore {}
+
 impl JobStore for SqliteStore {
     fn save_job(&self, j: &JobRecord) -> Result<()> {
         self.with_writer(|c| {
