@@ -35,6 +35,7 @@ pub mod testkit;
 mod copy;
 mod driver;
 mod pool;
+mod table_copy;
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};

@@ -199,6 +199,17 @@ pub const GET_SESSION: &str = "select userid, lastseen from session where digest
 pub const DELETE_SESSION: &str = "delete from session where digest = $1";
 pub const DELETE_SESSIONS: &str = "delete from session where userid = $1 or lastseen < $2";
 
+/// After a whole-database copy (`tally migrate`): the version sequence and the metadata
+/// identity continue after the copied rows, and other processes reload metadata.
+pub const COPY_VERSIONS: &str = "select setval('datavalue_version_seq', m) from (
+    select greatest((select coalesce(max(version), 0) from datavalue),
+                    (select coalesce(max(version), 0) from datavalueaudit)) as m) x
+    where m > 0";
+pub const COPY_METADATA_IDS: &str =
+    "select setval(pg_get_serial_sequence('metadata_object', 'id'), m) from (
+    select max(id) as m from metadata_object) x where m is not null";
+pub const COPY_BUMP_METADATA: &str = "update metadata_version set version = version + 1";
+
 /// Statements with fixed text, for the prepare-everything test. They need a migrated
 /// schema and, for the staging statements, a session that ran [`SESSION_SETUP`].
 pub const ALL: &[&str] = &[
@@ -241,6 +252,9 @@ pub const ALL: &[&str] = &[
     GET_SESSION,
     DELETE_SESSION,
     DELETE_SESSIONS,
+    COPY_VERSIONS,
+    COPY_METADATA_IDS,
+    COPY_BUMP_METADATA,
 ];
 
 /// A parameter of a query assembled at run time, in order.

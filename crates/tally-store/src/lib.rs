@@ -26,6 +26,7 @@ use tally_domain::uid::Uid;
 
 #[cfg(feature = "testkit")]
 pub mod conformance;
+pub mod copy;
 
 /// Result with [`StoreError`] as the default error.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
