@@ -1,8 +1,9 @@
 //! Two `tally serve` processes on one PostgreSQL database (a schema of its own in
 //! `TALLY_TEST_DATABASE_URL`'s cluster): an async import posted to one completes and is
 //! reported and exported by the other; metadata imported through one is used by an
-//! import through the other within a second; a login session made on one works on the
-//! other; a job left by a process that died is run by a survivor.
+//! import through the other within a second; a login session and a personal access
+//! token made on one work on the other; a job left by a process that died is run by a
+//! survivor.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -283,6 +284,26 @@ fn two_processes_share_one_postgres_database() {
     assert!(out.status < 400, "logout: {}", out.status);
     let me = a.send("GET", "/api/me", &[("Cookie", &cookie)], b"");
     assert_eq!(me.status, 401, "the session ended everywhere");
+
+    // A personal access token made on A works on B (within a second).
+    let r = a.post_json("/api/apiToken", "{}");
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let key = r.json()["response"]["key"].as_str().unwrap().to_owned();
+    let auth = format!("ApiToken {key}");
+    let made = Instant::now();
+    loop {
+        let me = b.send("GET", "/api/me", &[("Authorization", &auth)], b"");
+        if me.status == 200 {
+            assert_eq!(me.json()["username"], "admin");
+            break;
+        }
+        assert!(
+            made.elapsed() < Duration::from_secs(1),
+            "B did not accept A's token within a second: {}",
+            me.status
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     // A job left unfinished by a process that died is run by a survivor.
     drop(a);
