@@ -431,9 +431,13 @@ pub trait ImportTx {
     /// Applies [`tally_domain::import::decide`] to each value in order (a key repeated in
     /// the batch sees the earlier write) and pushes one outcome per value onto `out`.
     ///
+    /// A backend may send the writes later (PostgreSQL sends them with the next batch,
+    /// to overlap them with the work on it): the outcomes are final, but a failed write
+    /// may be reported by a later `write_batch` or by [`ImportTx::commit`].
+    ///
     /// # Errors
     /// Backend failures, or [`StoreError::Constraint`] with `skip_existing_check` on an
-    /// existing value.
+    /// existing value (reported by this very call).
     fn write_batch(&mut self, batch: &[ValueWrite], out: &mut Vec<Outcome>) -> Result<()>;
 
     /// Creates or updates a completion registration inside this transaction.
