@@ -94,6 +94,18 @@ struct Loaded {
     snapshot: Snapshot,
     directory: UserDirectory,
     tokens: std::collections::HashMap<String, TokenRecord>,
+    /// Loading saved the defaults' ids (one metadata save).
+    saved: bool,
+}
+
+/// The metadata version a state loaded at `before` is current for: the version after
+/// loading when nothing but the load's own save (if any) moved it, else `before` (so
+/// that the next poll reloads whatever another process saved meanwhile).
+fn loaded_version(store: &dyn Store, before: i64, saved: bool) -> i64 {
+    match store.metadata_version() {
+        Ok(after) if after == before + i64::from(saved) => after,
+        _ => before,
+    }
 }
 
 /// Loads metadata and users from the store and builds the snapshot.
@@ -121,6 +133,7 @@ fn load(store: &dyn Store) -> Result<Loaded> {
     let mut set = MetadataSet::from_stored(objects)
         .map_err(|e| CoreError::Internal(format!("stored metadata: {e}")))?;
     // Defaults (default category combo, option combo…) get internal ids once.
+    let saved = !set.missing_internal_ids().is_empty();
     persist_missing_ids(store, &mut set)?;
     let snapshot = Snapshot::build(&set).map_err(|e| CoreError::Internal(e.to_string()))?;
     Ok(Loaded {
@@ -128,6 +141,7 @@ fn load(store: &dyn Store) -> Result<Loaded> {
         snapshot,
         directory: UserDirectory::with_roles(users, roles, groups),
         tokens,
+        saved,
     })
 }
 
@@ -143,6 +157,7 @@ impl App {
     pub fn open(store: Arc<dyn Store>, clock: Clock) -> Result<Self> {
         let version = store.metadata_version()?;
         let loaded = load(store.as_ref())?;
+        let version = loaded_version(store.as_ref(), version, loaded.saved);
         let set = Arc::new(loaded.set);
         let catalog = crate::catalog::build(Arc::clone(&set), &loaded.directory);
         let sessions = Sessions::for_store(&store);
@@ -161,6 +176,23 @@ impl App {
         })
     }
 
+    /// After this process saved metadata once on top of version `before`: when the
+    /// store's version moved by exactly that save, nobody else changed anything, so the
+    /// state in memory (updated by the save itself) is current and the next
+    /// [`App::reload_if_changed`] need not reload it.
+    fn own_save(&self, before: i64) {
+        if let Ok(now) = self.store.metadata_version()
+            && now == before + 1
+        {
+            let _ = self.metadata_version.compare_exchange(
+                before,
+                now,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+    }
+
     /// Reloads metadata, users and tokens when another process sharing the database
     /// changed them (its [`MetadataStore::metadata_version`] moved); `true` if it did.
     ///
@@ -175,6 +207,7 @@ impl App {
         // One writer of the metadata at a time (imports hold the same lock).
         let mut set = self.set.lock().map_err(lock_err)?;
         let loaded = load(self.store.as_ref())?;
+        let version = loaded_version(self.store.as_ref(), version, loaded.saved);
         let next = Arc::new(loaded.set);
         *set = Arc::clone(&next);
         *self.snapshot.write().map_err(lock_err)? = Arc::new(loaded.snapshot);
@@ -284,7 +317,9 @@ impl App {
         touched.sort();
         touched.dedup();
         let extra = access_rows(&access)?;
+        let before = self.metadata_version.load(Ordering::Acquire);
         save_objects(self.store.as_ref(), &mut next, touched, extra)?;
+        self.own_save(before);
         let snapshot = Snapshot::build(&next).map_err(|e| CoreError::Internal(e.to_string()))?;
         let next = Arc::new(next);
         *set = Arc::clone(&next);
@@ -340,7 +375,9 @@ impl App {
         // One writer of the directory at a time (metadata imports hold the same lock).
         let set = self.set.lock().map_err(lock_err)?;
         let base = self.users();
+        let before = self.metadata_version.load(Ordering::Acquire);
         self.store.save_metadata(&rows)?;
+        self.own_save(before);
         for r in records {
             let disabled_or_new_password = base
                 .record_by_id(r.id)

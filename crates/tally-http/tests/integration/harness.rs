@@ -123,6 +123,11 @@ impl TestApp {
         self._dir
     }
 
+    /// The directory of this test's database (see [`open_store`]).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Stops or restarts recording requests in the transcript (for polling loops).
     pub fn pause_transcript(&self, paused: bool) {
         self.transcript.pause(paused);

@@ -9,5 +9,6 @@ mod data_values;
 mod harness;
 mod metadata_read;
 mod registrations;
+mod shared_store;
 mod tasks;
 mod transcript;
