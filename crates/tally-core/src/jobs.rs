@@ -147,6 +147,13 @@ impl App {
             }
         }
         file.sync_all().map_err(internal)?;
+        drop(file);
+        if self.store.shared() {
+            // Any process sharing the database may end up running it (its own copy of
+            // the body is fetched from the database then).
+            let mut body = std::fs::File::open(&path).map_err(internal)?;
+            self.store.save_job_body(&id, &mut body)?;
+        }
         let now = self.clock.now().as_millisecond();
         let params = ImportJobParams {
             format: format_name(format).into(),
@@ -200,6 +207,7 @@ impl App {
         if let Some(path) = job.body_path.take() {
             let _ = std::fs::remove_file(path);
         }
+        self.forget_body(&job.id);
         if let Err(e) = self.store.save_job(&job) {
             tracing::error!(error = %e, "could not record a failed job");
         }
@@ -227,6 +235,44 @@ impl App {
         self.run_claimed(job);
     }
 
+    /// The body of a job submitted through another process (on another host, say), as
+    /// the database keeps it: copied next to this process's jobs and opened.
+    fn fetch_body(&self, job: &mut JobRecord) -> Option<std::fs::File> {
+        if !self.store.shared() {
+            return None;
+        }
+        let path = self.jobs_dir.join(format!("{}.body", job.id));
+        let fetched = std::fs::create_dir_all(&self.jobs_dir)
+            .map_err(internal)
+            .and_then(|()| std::fs::File::create(&path).map_err(internal))
+            .and_then(|mut f| {
+                self.store
+                    .job_body(&job.id, &mut f)
+                    .map_err(CoreError::from)
+            });
+        match fetched {
+            Ok(true) => {
+                job.body_path = Some(path.to_string_lossy().into_owned());
+                std::fs::File::open(&path).ok()
+            }
+            Ok(false) => {
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "could not fetch a job body");
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    fn forget_body(&self, id: &str) {
+        if let Err(e) = self.store.delete_job_body(id) {
+            tracing::warn!(job = %id, error = %e, "could not delete a job body");
+        }
+    }
+
     fn run_claimed(&self, mut job: JobRecord) {
         let Ok(params) = serde_json::from_str::<ImportJobParams>(&job.params) else {
             return self.finish_failed(job, "The job parameters could not be read");
@@ -243,11 +289,11 @@ impl App {
             Ok(o) => o,
             Err(e) => return self.finish_failed(job, &e),
         };
-        let Some(file) = job
+        let local = job
             .body_path
             .as_ref()
-            .and_then(|p| std::fs::File::open(p).ok())
-        else {
+            .and_then(|p| std::fs::File::open(p).ok());
+        let Some(file) = local.or_else(|| self.fetch_body(&mut job)) else {
             return self.finish_failed(job, "The import body was lost before the job ran");
         };
         job.status = "RUNNING".into();
@@ -280,6 +326,7 @@ impl App {
         if let Some(path) = job.body_path.take() {
             let _ = std::fs::remove_file(path);
         }
+        self.forget_body(&job.id);
         if let Err(e) = self.store.save_job(&job) {
             tracing::error!(error = %e, "could not record a completed job");
         }

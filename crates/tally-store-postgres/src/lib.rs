@@ -39,6 +39,7 @@ mod table_copy;
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::io::Read as _;
 use std::ops::ControlFlow;
 use std::str::FromStr as _;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -68,7 +69,11 @@ use tokio_postgres::Statement;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/V001__init.sql"),
     include_str!("../migrations/V002__shared.sql"),
+    include_str!("../migrations/V003__job_body.sql"),
 ];
+
+/// Bytes per stored chunk of a job body.
+const JOB_BODY_CHUNK: usize = 1 << 20;
 
 /// Connections a store opens at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
@@ -439,6 +444,67 @@ impl JobStore for PgStore {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn save_job_body(&self, id: &str, body: &mut dyn std::io::Read) -> Result<()> {
+        let io = |e: std::io::Error| StoreError::Other(format!("reading a job body: {e}"));
+        let mut conn = self.pool.get()?;
+        conn.batch("begin")?;
+        conn.in_transaction = true;
+        let mut chunk: i32 = 0;
+        loop {
+            let mut data = Vec::with_capacity(JOB_BODY_CHUNK);
+            let n = (&mut *body)
+                .take(JOB_BODY_CHUNK as u64)
+                .read_to_end(&mut data)
+                .map_err(io)?;
+            if n == 0 && chunk > 0 {
+                break;
+            }
+            conn.execute(
+                sql::SAVE_JOB_BODY,
+                vec![Box::new(id.to_owned()), Box::new(chunk), Box::new(data)],
+            )?;
+            chunk += 1;
+            if n < JOB_BODY_CHUNK {
+                break;
+            }
+        }
+        conn.batch("commit")?;
+        conn.in_transaction = false;
+        Ok(())
+    }
+
+    fn job_body(&self, id: &str, out: &mut dyn std::io::Write) -> Result<bool> {
+        let io = |e: std::io::Error| StoreError::Other(format!("writing a job body: {e}"));
+        let mut next: i32 = 0;
+        loop {
+            let rows = self.pool.get()?.query(
+                sql::JOB_BODY_CHUNKS,
+                vec![Box::new(id.to_owned()), Box::new(next)],
+            )?;
+            if rows.is_empty() {
+                return Ok(next > 0);
+            }
+            for r in &rows {
+                let chunk: i32 = col(r, 0)?;
+                if chunk != next {
+                    return Err(StoreError::Corrupt(format!(
+                        "job {id}: body chunk {next} is missing"
+                    )));
+                }
+                let data: &[u8] = col(r, 1)?;
+                out.write_all(data).map_err(io)?;
+                next += 1;
+            }
+        }
+    }
+
+    fn delete_job_body(&self, id: &str) -> Result<()> {
+        self.pool
+            .get()?
+            .execute(sql::DELETE_JOB_BODY, vec![Box::new(id.to_owned())])?;
+        Ok(())
     }
 }
 

@@ -193,6 +193,12 @@ pub const CLAIM_JOB: &str = "select c.id from job_claim c join job j on j.id = c
     where c.id = $1 and j.status not in ('COMPLETED', 'FAILED')
     for update of c skip locked";
 
+pub const SAVE_JOB_BODY: &str = "insert into job_body (id, chunk, data) values ($1, $2, $3)";
+/// The next chunks of a job body from `$2` on, a few at a time (bounded memory).
+pub const JOB_BODY_CHUNKS: &str =
+    "select chunk, data from job_body where id = $1 and chunk >= $2 order by chunk limit 8";
+pub const DELETE_JOB_BODY: &str = "delete from job_body where id = $1";
+
 pub const SAVE_SESSION: &str = "insert into session (digest, userid, lastseen) values ($1, $2, $3)
     on conflict (digest) do update set lastseen = excluded.lastseen";
 pub const GET_SESSION: &str = "select userid, lastseen from session where digest = $1";
@@ -252,6 +258,9 @@ pub const ALL: &[&str] = &[
     GET_SESSION,
     DELETE_SESSION,
     DELETE_SESSIONS,
+    SAVE_JOB_BODY,
+    JOB_BODY_CHUNKS,
+    DELETE_JOB_BODY,
     COPY_VERSIONS,
     COPY_METADATA_IDS,
     COPY_BUMP_METADATA,

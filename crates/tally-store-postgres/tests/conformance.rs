@@ -127,14 +127,14 @@ fn reopening_keeps_data_and_does_not_reapply_migrations() {
     use tally_store::MetadataStore;
 
     let (schema, store) = common::fresh();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     let uid = Uid::parse("f7n9E0hX8qk").unwrap();
     let ids = store
         .save_metadata(&[("dataElements".into(), uid, "{}".into())])
         .unwrap();
     drop(store);
     let again = schema.open();
-    assert_eq!(again.schema_version().unwrap(), 2);
+    assert_eq!(again.schema_version().unwrap(), 3);
     assert_eq!(again.load_metadata().unwrap()[0].id, ids[0]);
 }
 
@@ -155,7 +155,7 @@ fn concurrent_opens_migrate_once() {
             .collect();
         for h in handles {
             let version = h.join().unwrap().expect("open").expect("version");
-            assert_eq!(version, 2);
+            assert_eq!(version, 3);
         }
     });
 }

@@ -123,3 +123,27 @@ fn sessions_are_shared_and_end_everywhere() {
     a.delete_sessions(Some("userAAAAAA1"), i64::MIN).unwrap();
     assert_eq!(b.session("d1").unwrap(), None);
 }
+
+#[test]
+fn job_bodies_are_kept_in_chunks_and_read_back_whole() {
+    let schema = common::TestSchema::new();
+    let (a, b) = (schema.open(), schema.open());
+    // 2.5 chunks of bytes that differ per position.
+    let body: Vec<u8> = (0..(5 << 19)).map(|i: u32| (i % 251) as u8).collect();
+    a.save_job_body("jobCCCCCCC1", &mut body.as_slice())
+        .unwrap();
+    a.save_job_body("jobCCCCCCC2", &mut std::io::empty())
+        .unwrap();
+    let mut out = Vec::new();
+    assert!(b.job_body("jobCCCCCCC1", &mut out).unwrap());
+    assert_eq!(out, body);
+    let mut out = Vec::new();
+    assert!(
+        b.job_body("jobCCCCCCC2", &mut out).unwrap(),
+        "an empty body"
+    );
+    assert!(out.is_empty());
+    assert!(!b.job_body("nosuchjob01", &mut Vec::new()).unwrap());
+    b.delete_job_body("jobCCCCCCC1").unwrap();
+    assert!(!a.job_body("jobCCCCCCC1", &mut Vec::new()).unwrap());
+}

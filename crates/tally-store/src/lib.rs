@@ -417,6 +417,36 @@ pub trait JobStore: Send + Sync {
     fn shared(&self) -> bool {
         false
     }
+
+    /// Keeps a job's body in the database as well, so that any process sharing it can
+    /// run the job (single-process stores, the default, keep nothing: the body file
+    /// next to the database is enough).
+    ///
+    /// # Errors
+    /// Backend or read failures; nothing is kept then.
+    fn save_job_body(&self, id: &str, body: &mut dyn std::io::Read) -> Result<()> {
+        let _ = (id, body);
+        Ok(())
+    }
+
+    /// Writes the body [`JobStore::save_job_body`] kept into `out`; `false` when there
+    /// is none.
+    ///
+    /// # Errors
+    /// Backend or write failures.
+    fn job_body(&self, id: &str, out: &mut dyn std::io::Write) -> Result<bool> {
+        let _ = (id, out);
+        Ok(false)
+    }
+
+    /// Forgets a job's kept body (the job ended).
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn delete_job_body(&self, id: &str) -> Result<()> {
+        let _ = id;
+        Ok(())
+    }
 }
 
 /// An open bulk write. Dropping it without [`ImportTx::commit`] rolls everything back,

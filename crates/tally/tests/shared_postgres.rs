@@ -3,7 +3,7 @@
 //! reported and exported by the other; metadata imported through one is used by an
 //! import through the other within a second; a login session and a personal access
 //! token made on one work on the other; a job left by a process that died is run by a
-//! survivor.
+//! survivor, from the body the database keeps when the file is not on its host.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -326,6 +326,31 @@ fn two_processes_share_one_postgres_database() {
         .unwrap();
     let done = wait_for_summary(&b, "orphanJob01");
     assert_eq!(counts(&done), (12, 0, 0, 0), "{done}");
+
+    // Its body only in the database (the file was on the dead process's host).
+    store
+        .save_job_body("orphanJob02", &mut measles(12, 2011).as_bytes())
+        .unwrap();
+    store
+        .save_job(&tally_store::JobRecord {
+            id: "orphanJob02".into(),
+            job_type: "DATAVALUE_IMPORT".into(),
+            status: "NOT_STARTED".into(),
+            created_ms: 0,
+            updated_ms: 0,
+            username: "admin".into(),
+            params: r#"{"format":"json","query":[]}"#.into(),
+            body_path: Some("/nonexistent/other-host/orphanJob02.body".into()),
+            notifications: "[]".into(),
+            summary: None,
+        })
+        .unwrap();
+    let done = wait_for_summary(&b, "orphanJob02");
+    assert_eq!(counts(&done), (12, 0, 0, 0), "{done}");
+    assert!(
+        !store.job_body("orphanJob02", &mut Vec::new()).unwrap(),
+        "the kept body is deleted once the job ends"
+    );
     drop(store);
     drop(b);
 }
