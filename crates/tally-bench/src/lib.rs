@@ -11,6 +11,8 @@
 //! * [`phases`]: parse-only, dry-run and store-only pieces of the import.
 //! * [`variants`]: raw statement shapes the store could use, on the same rows.
 //! * [`memory`]: the child-process memory probe (G14).
+//! * [`pg`]: the PostgreSQL mode (`--postgres URL`): tally's import against raw COPY,
+//!   raw unnest upserts and DHIS2 2.43's SQL write path on the same server (G10).
 //! * [`report`]: statistics and the Markdown table.
 //! * [`single`]: single-value `POST /api/dataValues` over HTTP with concurrent clients.
 //!
@@ -22,6 +24,7 @@ pub mod memory;
 pub mod metadata;
 pub mod ours;
 pub mod payload;
+pub mod pg;
 pub mod phases;
 pub mod report;
 pub mod rss;
@@ -63,6 +66,8 @@ pub struct Config {
     pub exe: Option<PathBuf>,
     /// The command line to print in the report.
     pub command_line: String,
+    /// Measure on this PostgreSQL server instead of SQLite (`--postgres URL`).
+    pub postgres: Option<String>,
 }
 
 /// Copies a closed store (database file and WAL, if any).
@@ -222,7 +227,12 @@ pub fn run(config: &Config) -> anyhow::Result<Report> {
         runs: config.runs,
         ..Report::default()
     };
-    if config.values > 0 {
+    if let (Some(url), true) = (&config.postgres, config.values > 0) {
+        report.runs = config.runs;
+        pg::throughput(url, config.values, config.runs, dir, &mut report)?;
+        report.process_peak_kib = rss::peak_kib();
+        report.compute_ratios();
+    } else if config.values > 0 {
         throughput(config, dir, &mut report)?;
     }
     if let Some(n) = config.memory_values {
@@ -291,6 +301,8 @@ fn throughput(config: &Config, dir: &Path, report: &mut Report) -> anyhow::Resul
                     "R_ups: raw `INSERT … ON CONFLICT DO UPDATE`, every value changed"
                 }
                 Baseline::Select => "R_sel: raw `SELECT` all + serde_json",
+                // The PostgreSQL baselines are measured by `pg`.
+                other => other.name(),
             };
             progress(base.name(), n, secs);
             report.record(

@@ -59,6 +59,11 @@ struct Cli {
     /// Write the Markdown report to this file as well.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Measure on this PostgreSQL server (`postgres://…`) instead of SQLite: tally's
+    /// import against raw COPY, raw unnest upserts and DHIS2 2.43's SQL write path, in a
+    /// schema of its own that is dropped after.
+    #[arg(long)]
+    postgres: Option<String>,
     /// Directory for temporary payloads and databases (default: the system temp dir).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -145,6 +150,7 @@ fn main() -> anyhow::Result<()> {
         keep: cli.keep,
         exe: None,
         command_line: command_line(),
+        postgres: cli.postgres.clone(),
     };
     let mut markdown = String::new();
     if config.values > 0 || config.memory_values.is_some() {

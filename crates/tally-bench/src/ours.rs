@@ -49,7 +49,15 @@ pub fn user(app: &App) -> anyhow::Result<User> {
 /// # Errors
 /// Metadata errors (reported in full) or storage failures.
 pub fn create_template(path: &Path, shape: &Shape, uids: &Uids) -> anyhow::Result<Duration> {
-    let app = open(path)?;
+    load_template(&*open(path)?, shape, uids)
+}
+
+/// Loads the generated metadata and the benchmark user into an empty app (any store).
+/// Returns how long the metadata import took.
+///
+/// # Errors
+/// Metadata errors (reported in full) or storage failures.
+pub fn load_template(app: &App, shape: &Shape, uids: &Uids) -> anyhow::Result<Duration> {
     let doc = crate::metadata::document(uids);
     let start = Instant::now();
     let report = app

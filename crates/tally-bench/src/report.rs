@@ -14,6 +14,14 @@ pub enum Baseline {
     Upsert,
     /// Raw `SELECT` of all rows + serde_json serialisation.
     Select,
+    /// PostgreSQL: raw binary `COPY` into the empty table.
+    Copy,
+    /// PostgreSQL: raw array-based `INSERT … ON CONFLICT DO UPDATE`, every value changed.
+    UnnestUpsert,
+    /// PostgreSQL: DHIS2 2.43's SQL write path (with its audit trigger), empty table.
+    Dhis243New,
+    /// PostgreSQL: DHIS2 2.43's SQL write path, every value changed.
+    Dhis243Changed,
 }
 
 impl Baseline {
@@ -24,6 +32,10 @@ impl Baseline {
             Self::Insert => "R_ins",
             Self::Upsert => "R_ups",
             Self::Select => "R_sel",
+            Self::Copy => "R_copy",
+            Self::UnnestUpsert => "R_unnest_ups",
+            Self::Dhis243New => "R_dhis243 (new)",
+            Self::Dhis243Changed => "R_dhis243 (changed)",
         }
     }
 
@@ -34,6 +46,10 @@ impl Baseline {
             Self::Insert => "R_ins",
             Self::Upsert => "R_ups",
             Self::Select => "R_sel",
+            Self::Copy => "R_copy",
+            Self::UnnestUpsert => "R_unnest_ups",
+            Self::Dhis243New => "R_dhis243_new",
+            Self::Dhis243Changed => "R_dhis243_changed",
         }
     }
 }
@@ -184,11 +200,18 @@ impl Report {
 
     /// Computes every measurement's per-run ratio to its baseline.
     pub fn compute_ratios(&mut self) {
-        let baselines: Vec<(Baseline, Vec<f64>)> =
-            [Baseline::Insert, Baseline::Upsert, Baseline::Select]
-                .into_iter()
-                .filter_map(|b| self.get(b.id()).map(|m| (b, m.rates())))
-                .collect();
+        let baselines: Vec<(Baseline, Vec<f64>)> = [
+            Baseline::Insert,
+            Baseline::Upsert,
+            Baseline::Select,
+            Baseline::Copy,
+            Baseline::UnnestUpsert,
+            Baseline::Dhis243New,
+            Baseline::Dhis243Changed,
+        ]
+        .into_iter()
+        .filter_map(|b| self.get(b.id()).map(|m| (b, m.rates())))
+        .collect();
         for m in &mut self.measurements {
             let Some(b) = m.baseline else { continue };
             let Some((_, base)) = baselines.iter().find(|(k, _)| *k == b) else {

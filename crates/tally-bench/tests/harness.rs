@@ -19,6 +19,7 @@ fn whole_harness_on_two_thousand_values() {
         keep: false,
         exe: Some(PathBuf::from(env!("CARGO_BIN_EXE_tally-bench"))),
         command_line: "tally-bench --values 2000 --runs 2 --phases --memory-values 1500".into(),
+        postgres: None,
     };
     let report = run(&config).unwrap();
 
@@ -126,4 +127,74 @@ fn single_values_over_http_with_concurrent_clients() {
     assert!(report.per_commit.iter().all(|n| *n >= 1.0));
     let md = report.markdown();
     assert!(md.contains("ratio tally / min(R_one, H_noop)"), "{md}");
+}
+
+/// The PostgreSQL mode on 2,000 values (server from `TALLY_TEST_DATABASE_URL`): every
+/// baseline and both imports measured, ratios against the right baselines, and the
+/// bench schema dropped after.
+#[test]
+fn postgres_mode_on_two_thousand_values() {
+    let url = tally_store_postgres::testkit::base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        values: 2_000,
+        runs: 2,
+        formats: vec![PayloadFormat::Json],
+        phases: false,
+        memory_values: None,
+        dir: Some(dir.path().to_path_buf()),
+        keep: false,
+        exe: None,
+        command_line: "tally-bench --postgres URL --values 2000 --runs 2".into(),
+        postgres: Some(url.clone()),
+    };
+    let report = run(&config).unwrap();
+    let ids: Vec<&str> = report.measurements.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "R_copy",
+            "R_unnest_ups",
+            "R_dhis243_new",
+            "R_dhis243_changed",
+            "pg:import:json",
+            "pg:reimport:json",
+            "pg:import:json:dhis2",
+            "pg:reimport:json:dhis2"
+        ]
+    );
+    for m in &report.measurements {
+        assert_eq!(m.values, 2_000, "{}", m.id);
+        assert_eq!(m.seconds.len(), 2, "{}", m.id);
+        if m.baseline.is_some() {
+            assert_eq!(m.ratios.len(), 2, "{}", m.id);
+            assert!(m.ratios.iter().all(|r| r.is_finite() && *r > 0.0));
+        }
+    }
+    let md = report.markdown();
+    assert!(md.contains("R_dhis243"), "{md}");
+    assert!(
+        md.contains("PostgreSQL: 1"),
+        "server version in the report: {md}"
+    );
+    // The bench schema is gone.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let left: i64 = rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .query_one(
+                "select count(*) from pg_namespace where nspname = $1",
+                &[&format!("tally_bench_{}", std::process::id())],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    });
+    assert_eq!(left, 0);
 }

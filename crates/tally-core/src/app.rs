@@ -1,5 +1,6 @@
 //! The shared state of a running tally.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use jiff::Timestamp;
@@ -7,7 +8,7 @@ use tally_domain::metadata::{
     Catalog, ImportReport, MergeOptions, MetadataObject, MetadataSet, Snapshot, merge,
     parse_metadata_document,
 };
-use tally_store::{DataEntryStore, DataValueStore, JobStore, MetadataStore};
+use tally_store::{DataEntryStore, DataValueStore, JobStore, MetadataStore, SessionStore};
 
 use crate::error::{CoreError, Result};
 use crate::users::metadata::{AccessChanges, merge_access};
@@ -16,9 +17,10 @@ use crate::users::throttle::Throttle;
 use crate::users::tokens::TokenRecord;
 use crate::users::{User, UserDirectory, UserGroup, UserRecord, UserRole, Users};
 
-/// A store that holds data values, metadata, jobs and the data entry tables.
-pub trait Store: DataValueStore + MetadataStore + JobStore + DataEntryStore {}
-impl<T: DataValueStore + MetadataStore + JobStore + DataEntryStore> Store for T {}
+/// A store that holds data values, metadata, jobs, the data entry tables and (when
+/// shared) sessions.
+pub trait Store: DataValueStore + MetadataStore + JobStore + DataEntryStore + SessionStore {}
+impl<T: DataValueStore + MetadataStore + JobStore + DataEntryStore + SessionStore> Store for T {}
 
 /// Metadata object kinds under which users, roles, groups and tokens are stored.
 pub(crate) const USERS: &str = "users";
@@ -94,6 +96,72 @@ pub struct App {
     pub(crate) forms: RwLock<crate::data_entry::Forms>,
     /// Where file resource contents are kept (default: `files` in the jobs directory).
     pub(crate) files_dir: Option<std::path::PathBuf>,
+    /// The store's metadata version this state was loaded at.
+    metadata_version: AtomicI64,
+}
+
+/// Metadata, users and tokens as loaded from the store.
+struct Loaded {
+    set: MetadataSet,
+    snapshot: Snapshot,
+    directory: UserDirectory,
+    tokens: std::collections::HashMap<String, TokenRecord>,
+    /// Custom data entry forms by UID.
+    forms: std::collections::HashMap<tally_domain::uid::Uid, crate::data_entry::DataEntryForm>,
+    /// Loading saved the defaults' ids (one metadata save).
+    saved: bool,
+}
+
+/// The metadata version a state loaded at `before` is current for: the version after
+/// loading when nothing but the load's own save (if any) moved it, else `before` (so
+/// that the next poll reloads whatever another process saved meanwhile).
+fn loaded_version(store: &dyn Store, before: i64, saved: bool) -> i64 {
+    match store.metadata_version() {
+        Ok(after) if after == before + i64::from(saved) => after,
+        _ => before,
+    }
+}
+
+/// Loads metadata and users from the store and builds the snapshot.
+fn load(store: &dyn Store) -> Result<Loaded> {
+    let records = store.load_metadata()?;
+    let mut objects = Vec::new();
+    let (mut users, mut roles, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+    let mut tokens = std::collections::HashMap::new();
+    let mut forms = std::collections::HashMap::new();
+    for r in records {
+        if r.kind == USERS {
+            users.push(decode::<UserRecord>(&r)?);
+        } else if r.kind == USER_ROLES {
+            roles.push(decode::<UserRole>(&r)?);
+        } else if r.kind == USER_GROUPS {
+            groups.push(decode::<UserGroup>(&r)?);
+        } else if r.kind == DATA_ENTRY_FORMS {
+            let f: crate::data_entry::DataEntryForm = decode(&r)?;
+            forms.insert(f.id, f);
+        } else if r.kind == API_TOKENS {
+            let t: TokenRecord = decode(&r)?;
+            tokens.insert(t.key_hash.clone(), t);
+        } else {
+            let object: MetadataObject = serde_json::from_str(&r.body)
+                .map_err(|e| CoreError::Internal(format!("stored {} {}: {e}", r.kind, r.uid)))?;
+            objects.push((r.id, object));
+        }
+    }
+    let mut set = MetadataSet::from_stored(objects)
+        .map_err(|e| CoreError::Internal(format!("stored metadata: {e}")))?;
+    // Defaults (default category combo, option combo…) get internal ids once.
+    let saved = !set.missing_internal_ids().is_empty();
+    persist_missing_ids(store, &mut set)?;
+    let snapshot = Snapshot::build(&set).map_err(|e| CoreError::Internal(e.to_string()))?;
+    Ok(Loaded {
+        set,
+        snapshot,
+        directory: UserDirectory::with_roles(users, roles, groups),
+        tokens,
+        forms,
+        saved,
+    })
 }
 
 pub(crate) fn lock_err<T>(_: T) -> CoreError {
@@ -112,58 +180,79 @@ impl App {
     /// # Errors
     /// Storage failures or stored metadata that no longer decodes.
     pub fn open(store: Arc<dyn Store>, clock: Clock) -> Result<Self> {
-        let records = store.load_metadata()?;
-        let mut objects = Vec::new();
-        let (mut users, mut roles, mut groups) = (Vec::new(), Vec::new(), Vec::new());
-        let mut tokens = std::collections::HashMap::new();
-        let mut forms = std::collections::HashMap::new();
-        for r in records {
-            if r.kind == USERS {
-                users.push(decode::<UserRecord>(&r)?);
-            } else if r.kind == USER_ROLES {
-                roles.push(decode::<UserRole>(&r)?);
-            } else if r.kind == USER_GROUPS {
-                groups.push(decode::<UserGroup>(&r)?);
-            } else if r.kind == DATA_ENTRY_FORMS {
-                let f: crate::data_entry::DataEntryForm = decode(&r)?;
-                forms.insert(f.id, f);
-            } else if r.kind == API_TOKENS {
-                let t: TokenRecord = decode(&r)?;
-                tokens.insert(t.key_hash.clone(), t);
-            } else {
-                let object: MetadataObject = serde_json::from_str(&r.body).map_err(|e| {
-                    CoreError::Internal(format!("stored {} {}: {e}", r.kind, r.uid))
-                })?;
-                objects.push((r.id, object));
-            }
-        }
-        let mut set = MetadataSet::from_stored(objects)
-            .map_err(|e| CoreError::Internal(format!("stored metadata: {e}")))?;
-        // Defaults (default category combo, option combo…) get internal ids once.
-        persist_missing_ids(store.as_ref(), &mut set)?;
-        let snapshot = Snapshot::build(&set).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let set = Arc::new(set);
-        let directory = UserDirectory::with_roles(users, roles, groups);
-        let catalog = crate::catalog::build(Arc::clone(&set), &directory)
-            .with_objects(DATA_ENTRY_FORMS, crate::data_entry::form_views(&forms));
+        let version = store.metadata_version()?;
+        let loaded = load(store.as_ref())?;
+        let version = loaded_version(store.as_ref(), version, loaded.saved);
+        let set = Arc::new(loaded.set);
+        let catalog = crate::catalog::build(Arc::clone(&set), &loaded.directory).with_objects(
+            DATA_ENTRY_FORMS,
+            crate::data_entry::form_views(&loaded.forms),
+        );
         let lock_exceptions = crate::data_entry::lock_exception_set(store.as_ref())?;
         let data_store: Arc<dyn tally_store::DataValueStore> = store.clone();
+        let sessions = Sessions::for_store(&store);
         Ok(Self {
             commits: crate::group_commit::GroupCommit::start(data_store),
             store,
-            snapshot: RwLock::new(Arc::new(snapshot)),
+            snapshot: RwLock::new(Arc::new(loaded.snapshot)),
             set: Mutex::new(set),
             catalog: RwLock::new(Arc::new(catalog)),
-            users: RwLock::new(Arc::new(directory)),
-            tokens: RwLock::new(Arc::new(tokens)),
-            sessions: Sessions::default(),
+            users: RwLock::new(Arc::new(loaded.directory)),
+            tokens: RwLock::new(Arc::new(loaded.tokens)),
+            sessions,
             throttle: Throttle::default(),
             clock,
             jobs_dir: std::env::temp_dir().join(format!("tally-jobs-{}", std::process::id())),
             lock_exceptions: RwLock::new(lock_exceptions),
-            forms: RwLock::new(Arc::new(forms)),
+            forms: RwLock::new(Arc::new(loaded.forms)),
             files_dir: None,
+            metadata_version: AtomicI64::new(version),
         })
+    }
+
+    /// After this process saved metadata once on top of version `before`: when the
+    /// store's version moved by exactly that save, nobody else changed anything, so the
+    /// state in memory (updated by the save itself) is current and the next
+    /// [`App::reload_if_changed`] need not reload it.
+    fn own_save(&self, before: i64) {
+        if let Ok(now) = self.store.metadata_version()
+            && now == before + 1
+        {
+            let _ = self.metadata_version.compare_exchange(
+                before,
+                now,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+    }
+
+    /// Reloads metadata, users and tokens when another process sharing the database
+    /// changed them (its [`MetadataStore::metadata_version`] moved); `true` if it did.
+    ///
+    /// # Errors
+    /// Storage failures or stored metadata that no longer decodes (the state in memory
+    /// is kept then).
+    pub fn reload_if_changed(&self) -> Result<bool> {
+        let version = self.store.metadata_version()?;
+        if version == self.metadata_version.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        // One writer of the metadata at a time (imports hold the same lock).
+        let mut set = self.set.lock().map_err(lock_err)?;
+        let loaded = load(self.store.as_ref())?;
+        let version = loaded_version(self.store.as_ref(), version, loaded.saved);
+        let next = Arc::new(loaded.set);
+        *set = Arc::clone(&next);
+        *self.snapshot.write().map_err(lock_err)? = Arc::new(loaded.snapshot);
+        *self.users.write().map_err(lock_err)? = Arc::new(loaded.directory);
+        *self.tokens.write().map_err(lock_err)? = Arc::new(loaded.tokens);
+        *self.forms.write().map_err(lock_err)? = Arc::new(loaded.forms);
+        *self.lock_exceptions.write().map_err(lock_err)? =
+            crate::data_entry::lock_exception_set(self.store.as_ref())?;
+        self.refresh_catalog(next)?;
+        self.metadata_version.store(version, Ordering::Release);
+        Ok(true)
     }
 
     /// Keeps async import bodies in `dir` (next to the database, so they survive a
@@ -297,7 +386,9 @@ impl App {
         for f in &forms {
             extra.push(encode(DATA_ENTRY_FORMS, f.id, f)?);
         }
+        let before = self.metadata_version.load(Ordering::Acquire);
         save_objects(self.store.as_ref(), &mut next, touched, extra)?;
+        self.own_save(before);
         let mut form_report = None;
         if !forms.is_empty() {
             let mut all = (**self.forms.read().map_err(lock_err)?).clone();
@@ -378,7 +469,9 @@ impl App {
         // One writer of the directory at a time (metadata imports hold the same lock).
         let set = self.set.lock().map_err(lock_err)?;
         let base = self.users();
+        let before = self.metadata_version.load(Ordering::Acquire);
         self.store.save_metadata(&rows)?;
+        self.own_save(before);
         for r in records {
             let disabled_or_new_password = base
                 .record_by_id(r.id)

@@ -301,6 +301,17 @@ impl App {
             .unwrap_or_else(|e| Arc::clone(&e.into_inner()))
     }
 
+    /// Reloads the lock exceptions from the store (another process sharing the database
+    /// may have changed them).
+    ///
+    /// # Errors
+    /// Storage failures (the set in memory is kept then).
+    pub fn reload_lock_exceptions(&self) -> Result<()> {
+        let set = lock_exception_set(self.store.as_ref())?;
+        *self.lock_exceptions.write().map_err(crate::app::lock_err)? = set;
+        Ok(())
+    }
+
     /// The attribute option combo of `cc`/`cp` (`;`-separated), the default without.
     fn form_aoc(
         &self,

@@ -147,6 +147,13 @@ impl App {
             }
         }
         file.sync_all().map_err(internal)?;
+        drop(file);
+        if self.store.shared() {
+            // Any process sharing the database may end up running it (its own copy of
+            // the body is fetched from the database then).
+            let mut body = std::fs::File::open(&path).map_err(internal)?;
+            self.store.save_job_body(&id, &mut body)?;
+        }
         let now = self.clock.now().as_millisecond();
         let params = ImportJobParams {
             format: format_name(format).into(),
@@ -200,12 +207,73 @@ impl App {
         if let Some(path) = job.body_path.take() {
             let _ = std::fs::remove_file(path);
         }
+        self.forget_body(&job.id);
         if let Err(e) = self.store.save_job(&job) {
             tracing::error!(error = %e, "could not record a failed job");
         }
     }
 
-    fn run_job(self: Arc<Self>, mut job: JobRecord) {
+    fn run_job(self: Arc<Self>, job: JobRecord) {
+        // Of several processes on one database, the one holding the claim runs the job,
+        // from its row as stored now (another may have just finished it).
+        let _claim = match self.store.claim_job(&job.id) {
+            Ok(Some(claim)) => claim,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "could not claim a job");
+                return;
+            }
+        };
+        let job = match self.store.job(&job.id) {
+            Ok(Some(stored)) if stored.status != "COMPLETED" && stored.status != "FAILED" => stored,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "could not read a claimed job");
+                return;
+            }
+        };
+        self.run_claimed(job);
+    }
+
+    /// The body of a job submitted through another process (on another host, say), as
+    /// the database keeps it: copied next to this process's jobs and opened.
+    fn fetch_body(&self, job: &mut JobRecord) -> Option<std::fs::File> {
+        if !self.store.shared() {
+            return None;
+        }
+        let path = self.jobs_dir.join(format!("{}.body", job.id));
+        let fetched = std::fs::create_dir_all(&self.jobs_dir)
+            .map_err(internal)
+            .and_then(|()| std::fs::File::create(&path).map_err(internal))
+            .and_then(|mut f| {
+                self.store
+                    .job_body(&job.id, &mut f)
+                    .map_err(CoreError::from)
+            });
+        match fetched {
+            Ok(true) => {
+                job.body_path = Some(path.to_string_lossy().into_owned());
+                std::fs::File::open(&path).ok()
+            }
+            Ok(false) => {
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "could not fetch a job body");
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    fn forget_body(&self, id: &str) {
+        if let Err(e) = self.store.delete_job_body(id) {
+            tracing::warn!(job = %id, error = %e, "could not delete a job body");
+        }
+    }
+
+    fn run_claimed(&self, mut job: JobRecord) {
         let Ok(params) = serde_json::from_str::<ImportJobParams>(&job.params) else {
             return self.finish_failed(job, "The job parameters could not be read");
         };
@@ -228,11 +296,11 @@ impl App {
             Ok(o) => o,
             Err(e) => return self.finish_failed(job, &e),
         };
-        let Some(file) = job
+        let local = job
             .body_path
             .as_ref()
-            .and_then(|p| std::fs::File::open(p).ok())
-        else {
+            .and_then(|p| std::fs::File::open(p).ok());
+        let Some(file) = local.or_else(|| self.fetch_body(&mut job)) else {
             return self.finish_failed(job, "The import body was lost before the job ran");
         };
         job.status = "RUNNING".into();
@@ -265,6 +333,7 @@ impl App {
         if let Some(path) = job.body_path.take() {
             let _ = std::fs::remove_file(path);
         }
+        self.forget_body(&job.id);
         if let Err(e) = self.store.save_job(&job) {
             tracing::error!(error = %e, "could not record a completed job");
         }
@@ -293,6 +362,49 @@ impl App {
             .job(id)?
             .filter(|j| j.job_type == job_type)
             .filter(|j| user.is_super() || j.username == user.username))
+    }
+
+    /// With a database shared by several processes, starts a thread that keeps this
+    /// process in step with the others while the app lives: it reloads metadata, users
+    /// and tokens another process changed (polled every `poll`, so they arrive within
+    /// that time), and runs jobs no process holds (left by a process that died). Does
+    /// nothing on a single-process store.
+    pub fn start_sync(self: &Arc<Self>, poll: std::time::Duration) {
+        if !self.store.shared() {
+            return;
+        }
+        let app = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("tally-sync".into())
+            .spawn(move || {
+                let mut round: u32 = 0;
+                loop {
+                    std::thread::sleep(poll);
+                    let Some(app) = app.upgrade() else { return };
+                    if let Err(e) = app.reload_if_changed() {
+                        tracing::warn!(error = %e, "could not reload changed metadata");
+                    }
+                    // Orphaned jobs are rarer than metadata changes: every 8th round.
+                    round = round.wrapping_add(1);
+                    if round.is_multiple_of(8) {
+                        // Lock exceptions are not metadata: no version tells of them.
+                        if let Err(e) = app.reload_lock_exceptions() {
+                            tracing::warn!(error = %e, "could not reload lock exceptions");
+                        }
+                        match app.store.unfinished_jobs() {
+                            Ok(jobs) => {
+                                for job in jobs {
+                                    app.spawn_job(job);
+                                }
+                            }
+                            Err(e) => tracing::warn!(error = %e, "could not list jobs"),
+                        }
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "could not start the sync thread");
+        }
     }
 
     /// A job's notifications (newest first), `None` for an unknown job or one `user`

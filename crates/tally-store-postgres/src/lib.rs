@@ -29,13 +29,17 @@
 //! that way.
 
 pub mod sql;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 mod copy;
 mod driver;
 mod pool;
+mod table_copy;
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::io::Read as _;
 use std::ops::ControlFlow;
 use std::str::FromStr as _;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -57,14 +61,22 @@ pub use tokio_postgres::Config;
 use crate::copy::CopyWriter;
 use bytes::Bytes;
 
+use crate::driver::Pending;
 use crate::pool::{Param, Pool, Pooled, copy_in};
+use std::sync::Arc;
+use tokio_postgres::Statement;
 
 /// Migrations, in order. Index + 1 is the schema version.
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/V001__init.sql"),
     include_str!("../migrations/V002__data_entry.sql"),
     include_str!("../migrations/V003__file_resources.sql"),
+    include_str!("../migrations/V004__shared.sql"),
+    include_str!("../migrations/V005__job_body.sql"),
 ];
+
+/// Bytes per stored chunk of a job body.
+const JOB_BODY_CHUNK: usize = 1 << 20;
 
 /// Connections a store opens at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
@@ -283,6 +295,81 @@ impl MetadataStore for PgStore {
             })
             .collect()
     }
+
+    fn metadata_version(&self) -> Result<i64> {
+        let rows = self.pool.get()?.query(sql::METADATA_VERSION, Vec::new())?;
+        rows.first()
+            .map(|r| col(r, 0))
+            .transpose()?
+            .ok_or_else(|| StoreError::Corrupt("metadata_version has no row".into()))
+    }
+}
+
+/// A job claimed by this process: a connection inside a transaction holding the job's
+/// `job_claim` row; rolled back (releasing it) on drop.
+struct PgClaim<'a> {
+    conn: Pooled<'a>,
+}
+
+impl tally_store::JobClaim for PgClaim<'_> {}
+
+impl Drop for PgClaim<'_> {
+    fn drop(&mut self) {
+        // On failure the connection stays marked as in a transaction and is closed,
+        // which ends the transaction on the server just the same.
+        if self.conn.batch("rollback").is_ok() {
+            self.conn.in_transaction = false;
+        }
+    }
+}
+
+impl tally_store::SessionStore for PgStore {
+    fn stores_sessions(&self) -> bool {
+        true
+    }
+
+    fn save_session(&self, s: &tally_store::SessionRecord) -> Result<()> {
+        self.pool.get()?.execute(
+            sql::SAVE_SESSION,
+            vec![
+                Box::new(s.digest.clone()),
+                Box::new(s.user.clone()),
+                Box::new(s.last_seen_ms),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn session(&self, digest: &str) -> Result<Option<tally_store::SessionRecord>> {
+        let rows = self
+            .pool
+            .get()?
+            .query(sql::GET_SESSION, vec![Box::new(digest.to_owned())])?;
+        rows.first()
+            .map(|r| {
+                Ok(tally_store::SessionRecord {
+                    digest: digest.to_owned(),
+                    user: col(r, 0)?,
+                    last_seen_ms: col(r, 1)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn delete_session(&self, digest: &str) -> Result<()> {
+        self.pool
+            .get()?
+            .execute(sql::DELETE_SESSION, vec![Box::new(digest.to_owned())])?;
+        Ok(())
+    }
+
+    fn delete_sessions(&self, user: Option<&str>, idle_before_ms: i64) -> Result<()> {
+        self.pool.get()?.execute(
+            sql::DELETE_SESSIONS,
+            vec![Box::new(user.map(str::to_owned)), Box::new(idle_before_ms)],
+        )?;
+        Ok(())
+    }
 }
 
 fn read_job(r: &Row) -> Result<JobRecord> {
@@ -340,9 +427,96 @@ impl JobStore for PgStore {
         let rows = self.pool.get()?.query(sql::UNFINISHED_JOBS, Vec::new())?;
         rows.iter().map(read_job).collect()
     }
+
+    fn claim_job(&self, id: &str) -> Result<Option<Box<dyn tally_store::JobClaim + '_>>> {
+        let mut conn = self.pool.get()?;
+        conn.execute(sql::ADD_JOB_CLAIM, vec![Box::new(id.to_owned())])?;
+        conn.batch("begin")?;
+        conn.in_transaction = true;
+        let mut claim = PgClaim { conn };
+        // Skipped when another process holds the row; nothing when the job finished.
+        let rows = claim
+            .conn
+            .query(sql::CLAIM_JOB, vec![Box::new(id.to_owned())])?;
+        Ok(if rows.is_empty() {
+            None
+        } else {
+            Some(Box::new(claim))
+        })
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn save_job_body(&self, id: &str, body: &mut dyn std::io::Read) -> Result<()> {
+        let io = |e: std::io::Error| StoreError::Other(format!("reading a job body: {e}"));
+        let mut conn = self.pool.get()?;
+        conn.batch("begin")?;
+        conn.in_transaction = true;
+        let mut chunk: i32 = 0;
+        loop {
+            let mut data = Vec::with_capacity(JOB_BODY_CHUNK);
+            let n = (&mut *body)
+                .take(JOB_BODY_CHUNK as u64)
+                .read_to_end(&mut data)
+                .map_err(io)?;
+            if n == 0 && chunk > 0 {
+                break;
+            }
+            conn.execute(
+                sql::SAVE_JOB_BODY,
+                vec![Box::new(id.to_owned()), Box::new(chunk), Box::new(data)],
+            )?;
+            chunk += 1;
+            if n < JOB_BODY_CHUNK {
+                break;
+            }
+        }
+        conn.batch("commit")?;
+        conn.in_transaction = false;
+        Ok(())
+    }
+
+    fn job_body(&self, id: &str, out: &mut dyn std::io::Write) -> Result<bool> {
+        let io = |e: std::io::Error| StoreError::Other(format!("writing a job body: {e}"));
+        let mut next: i32 = 0;
+        loop {
+            let rows = self.pool.get()?.query(
+                sql::JOB_BODY_CHUNKS,
+                vec![Box::new(id.to_owned()), Box::new(next)],
+            )?;
+            if rows.is_empty() {
+                return Ok(next > 0);
+            }
+            for r in &rows {
+                let chunk: i32 = col(r, 0)?;
+                if chunk != next {
+                    return Err(StoreError::Corrupt(format!(
+                        "job {id}: body chunk {next} is missing"
+                    )));
+                }
+                let data: &[u8] = col(r, 1)?;
+                out.write_all(data).map_err(io)?;
+                next += 1;
+            }
+        }
+    }
+
+    fn delete_job_body(&self, id: &str) -> Result<()> {
+        self.pool
+            .get()?
+            .execute(sql::DELETE_JOB_BODY, vec![Box::new(id.to_owned())])?;
+        Ok(())
+    }
 }
 
 /// An open import: one transaction on one connection for its whole life.
+///
+/// Writes lag one batch behind: the writes of batch k are sent right after the read of
+/// batch k+1, so the server writes batch k while this thread decides and encodes batch
+/// k+1. The read of k+1 may run before the writes of k, so the rows batch k wrote are
+/// laid over what it returns; the writes of k-1 are confirmed before it is sent.
 struct PgImport<'a> {
     store: &'a PgStore,
     conn: Pooled<'a>,
@@ -350,9 +524,53 @@ struct PgImport<'a> {
     open: bool,
     /// Periods inserted by this transaction, known to the store once it commits.
     new_periods: Vec<i64>,
+    /// The last batch's writes, not sent yet.
+    deferred: Option<Deferred>,
+    /// Writes sent and not confirmed yet (their errors surface at the next batch or at
+    /// commit).
+    inflight: Option<Pending<()>>,
+}
+
+/// The encoded writes of one batch.
+struct WriteOps {
+    skip: bool,
+    fresh: Option<(Statement, Bytes)>,
+    overwrites: Option<(Statement, Statement, Statement, Bytes)>,
+    audits: Option<(Statement, Bytes)>,
+}
+
+/// Writes of one batch and the rows they leave, by key.
+struct Deferred {
+    ops: WriteOps,
+    written: HashMap<ValueKey, StoredRow>,
+}
+
+async fn run_writes(client: Arc<tokio_postgres::Client>, ops: WriteOps) -> Result<()> {
+    let skip = ops.skip;
+    if let Some((copy, data)) = ops.fresh {
+        copy_in(&client, &copy, data).await.map_err(|e| match e {
+            // Only another transaction can have created one of these keys since the read:
+            // nothing of this import is written, and a retry sees it.
+            StoreError::Constraint(m) if !skip => StoreError::Unavailable(format!(
+                "values of this import were created by another import at the same time; \
+                 nothing was written, retry ({m})"
+            )),
+            e => e,
+        })?;
+    }
+    if let Some((truncate, copy, merge, data)) = ops.overwrites {
+        client.execute(&truncate, &[]).await.map_err(err)?;
+        copy_in(&client, &copy, data).await?;
+        client.execute(&merge, &[]).await.map_err(err)?;
+    }
+    if let Some((copy, data)) = ops.audits {
+        copy_in(&client, &copy, data).await?;
+    }
+    Ok(())
 }
 
 /// The stored fields `decide` compares with.
+#[derive(Clone)]
 struct StoredRow {
     value: Option<String>,
     comment: Option<String>,
@@ -377,7 +595,8 @@ struct AuditOut<'b> {
 
 impl PgImport<'_> {
     /// The stored rows of the batch's keys, by one statement of index range scans.
-    fn read_stored(&mut self, batch: &[ValueWrite]) -> Result<HashMap<ValueKey, StoredRow>> {
+    /// Sends the read of the stored rows of `batch` (see [`PgImport::finish_read`]).
+    fn start_read(&mut self, batch: &[ValueWrite]) -> Result<Pending<Vec<Row>>> {
         let ranges = key_ranges(batch);
         let mut cols: [Vec<i64>; 4] = std::array::from_fn(|_| Vec::with_capacity(ranges.len()));
         for r in &ranges {
@@ -387,7 +606,17 @@ impl PgImport<'_> {
             cols[3].push(r.3);
         }
         let params: Vec<Param> = cols.into_iter().map(|c| Box::new(c) as Param).collect();
-        let rows = self.conn.query(sql::SELECT_EXISTING, params)?;
+        let statement = self.conn.statement(sql::SELECT_EXISTING)?;
+        self.conn.spawn_query(statement, params)
+    }
+
+    /// The stored rows of `batch`, by key, from the read [`PgImport::start_read`] sent.
+    fn finish_read(
+        &mut self,
+        batch: &[ValueWrite],
+        read: Pending<Vec<Row>>,
+    ) -> Result<HashMap<ValueKey, StoredRow>> {
+        let rows = self.conn.wait(read)?;
         let wanted: HashSet<ValueKey> = batch.iter().map(|v| v.key).collect();
         let mut stored = HashMap::with_capacity(wanted.len().min(rows.len()));
         for r in &rows {
@@ -411,7 +640,13 @@ impl PgImport<'_> {
     /// `n` fresh versions, ascending.
     fn versions(&mut self, n: usize) -> Result<Vec<i64>> {
         let count = i64::try_from(n).map_err(|_| StoreError::Other("batch too large".into()))?;
-        let rows = self.conn.query(sql::NEXT_VERSIONS, vec![Box::new(count)])?;
+        // On another connection when one is free at once (sequences are not
+        // transactional), so that drawing does not wait behind the writes in flight;
+        // else behind them on this one (never waiting for the pool: no deadlock).
+        let rows = match self.store.pool.try_get()? {
+            Some(mut side) => side.query(sql::NEXT_VERSIONS, vec![Box::new(count)])?,
+            None => self.conn.query(sql::NEXT_VERSIONS, vec![Box::new(count)])?,
+        };
         let mut versions = rows
             .iter()
             .map(|r| col::<i64>(r, 0))
@@ -424,6 +659,23 @@ impl PgImport<'_> {
             )));
         }
         Ok(versions)
+    }
+
+    /// Waits for the writes in flight.
+    fn settle(&mut self) -> Result<()> {
+        match self.inflight.take() {
+            Some(p) => self.conn.wait(p),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends writes without waiting for them.
+    fn send(&mut self, ops: WriteOps) -> Result<()> {
+        let pending = self
+            .conn
+            .spawn_with_client(move |client| run_writes(client, ops))?;
+        self.inflight = Some(pending);
+        Ok(())
     }
 }
 
@@ -697,13 +949,43 @@ impl ImportTx for PgImport<'_> {
         if batch.is_empty() {
             return Ok(());
         }
+        // The writes of the batch before the last are done: the read below sees them.
+        self.settle()?;
         let opts = self.options;
         let skip = opts.skip_existing_check;
-        let stored = if skip {
-            HashMap::new()
+        let read = if skip {
+            None
         } else {
-            self.read_stored(batch)?
+            Some(self.start_read(batch)?)
         };
+        // The last batch's writes go now, after the read: the server writes them while
+        // this thread works on this batch.
+        let overlay = match self.deferred.take() {
+            Some(d) => {
+                self.send(d.ops)?;
+                d.written
+            }
+            None => HashMap::new(),
+        };
+        let mut stored = match read {
+            None => HashMap::new(),
+            Some(read) => match self.finish_read(batch, read) {
+                Ok(stored) => stored,
+                Err(e) => {
+                    // A write that failed first is the cause.
+                    self.settle()?;
+                    return Err(e);
+                }
+            },
+        };
+        // The read may have run before the last batch's writes: lay them over it.
+        if !overlay.is_empty() {
+            for v in batch {
+                if let Some(row) = overlay.get(&v.key) {
+                    stored.insert(v.key, row.clone());
+                }
+            }
+        }
 
         // Per key written earlier in this batch: the value that wrote it and its
         // `deleted` flag, so that a repeated key sees the earlier write.
@@ -851,28 +1133,38 @@ impl ImportTx for PgImport<'_> {
             }
             Some((self.conn.statement(sql::COPY_AUDITS)?, w.finish()))
         };
-        self.conn.with_client(move |client| async move {
-            if let Some((copy, data)) = fresh {
-                copy_in(&client, &copy, data).await.map_err(|e| match e {
-                    // Only another transaction can have created one of these keys since
-                    // the read: nothing of this import is written, and a retry sees it.
-                    StoreError::Constraint(m) if !skip => StoreError::Unavailable(format!(
-                        "values of this import were created by another import at the \
-                         same time; nothing was written, retry ({m})"
-                    )),
-                    e => e,
-                })?;
-            }
-            if let Some((truncate, copy, merge, data)) = overwrites {
-                client.execute(&truncate, &[]).await.map_err(err)?;
-                copy_in(&client, &copy, data).await?;
-                client.execute(&merge, &[]).await.map_err(err)?;
-            }
-            if let Some((copy, data)) = audit_rows {
-                copy_in(&client, &copy, data).await?;
-            }
-            Ok(())
-        })
+        let written: HashMap<ValueKey, StoredRow> = if skip {
+            HashMap::new()
+        } else {
+            rows.iter()
+                .map(|r| {
+                    let v = &batch[r.value];
+                    (
+                        v.key,
+                        StoredRow {
+                            value: v.value.clone(),
+                            comment: v.comment.clone(),
+                            followup: v.followup,
+                            deleted: r.deleted,
+                        },
+                    )
+                })
+                .collect()
+        };
+        let ops = WriteOps {
+            skip,
+            fresh,
+            overwrites,
+            audits: audit_rows,
+        };
+        if skip {
+            // A key that exists fails this very batch (the trait's contract), so these
+            // writes are not deferred; `skipExistingCheck` reads nothing to overlap with.
+            self.send(ops)?;
+            return self.settle();
+        }
+        self.deferred = Some(Deferred { ops, written });
+        Ok(())
     }
 
     fn complete(&mut self, r: &Registration) -> Result<()> {
@@ -895,6 +1187,11 @@ impl ImportTx for PgImport<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
+        self.settle()?;
+        if let Some(d) = self.deferred.take() {
+            self.send(d.ops)?;
+            self.settle()?;
+        }
         self.conn.batch("commit")?;
         self.conn.in_transaction = false;
         self.open = false;
@@ -979,12 +1276,25 @@ impl DataValueStore for PgStore {
         let mut conn = self.pool.get()?;
         conn.batch("begin")?;
         conn.in_transaction = true;
+        // Prepared now, so that no preparation waits behind writes in flight later.
+        for statement in [
+            sql::SELECT_EXISTING,
+            sql::COPY_VALUES,
+            sql::TRUNCATE_STAGE,
+            sql::COPY_STAGE,
+            sql::MERGE_STAGE,
+            sql::COPY_AUDITS,
+        ] {
+            conn.statement(statement)?;
+        }
         Ok(Box::new(PgImport {
             store: self,
             conn,
             options,
             open: true,
             new_periods: Vec::new(),
+            deferred: None,
+            inflight: None,
         }))
     }
 

@@ -104,6 +104,32 @@ impl Pool {
         }
     }
 
+    /// A connection if one is idle or may be opened now, without waiting for one to be
+    /// returned (`None` then).
+    pub(crate) fn try_get(&self) -> Result<Option<Pooled<'_>>> {
+        let mut state = self.lock();
+        while let Some(conn) = state.idle.pop() {
+            if conn.client.is_closed() {
+                state.total -= 1;
+                continue;
+            }
+            return Ok(Some(Pooled::new(self, conn)));
+        }
+        if state.total >= self.max {
+            return Ok(None);
+        }
+        state.total += 1;
+        drop(state);
+        match self.connect() {
+            Ok(conn) => Ok(Some(Pooled::new(self, conn))),
+            Err(e) => {
+                self.lock().total -= 1;
+                self.available.notify_one();
+                Err(e)
+            }
+        }
+    }
+
     fn connect(&self) -> Result<Conn> {
         let config = self.config.clone();
         let (client, task) = self.driver.run(async move {
@@ -290,17 +316,16 @@ impl<'a> Pooled<'a> {
         self.check(r)
     }
 
-    /// Runs one driver-side job with this connection's client: for multi-step writes
-    /// that should cost one hand-over between threads.
-    pub(crate) fn with_client<T, F, Fut>(&mut self, f: F) -> Result<T>
+    /// Starts one driver-side job with this connection's client without waiting for it
+    /// (see [`Pooled::wait`]); requests on the connection still run in the order sent.
+    pub(crate) fn spawn_with_client<T, F, Fut>(&mut self, f: F) -> Result<Pending<T>>
     where
         T: Send + 'static,
         F: FnOnce(Arc<Client>) -> Fut,
         Fut: std::future::Future<Output = Result<T>> + Send + 'static,
     {
         let client = self.client()?;
-        let r = self.pool.driver.run(f(client));
-        self.check(r)
+        Ok(self.pool.driver.spawn(f(client)))
     }
 }
 

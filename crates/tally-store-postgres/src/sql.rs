@@ -187,7 +187,7 @@ pub const LOAD_METADATA: &str = "select id, kind, uid, body from metadata_object
 /// Creates or updates objects by `(kind, uid)` in one statement (input without
 /// duplicates). Existing objects are updated in place, so ids are drawn from the identity
 /// only for new objects; `on conflict` covers another process inserting the same object
-/// at the same time.
+/// at the same time. `bump` tells the other processes to reload.
 pub const SAVE_METADATA: &str = "with input (kind, uid, body) as (
       select * from unnest($1::text[], $2::text[], $3::text[])
     ), upd as (
@@ -200,8 +200,11 @@ pub const SAVE_METADATA: &str = "with input (kind, uid, body) as (
       where not exists (select 1 from metadata_object m where m.kind = i.kind and m.uid = i.uid)
       on conflict (kind, uid) do update set body = excluded.body
       returning id, kind, uid
+    ), bump as (
+      update metadata_version set version = version + 1
     )
     select id, kind, uid from upd union all select id, kind, uid from ins";
+pub const METADATA_VERSION: &str = "select version from metadata_version where id = 1";
 
 pub const SAVE_JOB: &str = "insert into job (id, jobtype, status, created, updated, username,
     params, bodypath, notifications, summary)
@@ -216,6 +219,37 @@ pub const JOBS_OF_TYPE: &str = "select id, jobtype, status, created, updated, us
 pub const UNFINISHED_JOBS: &str = "select id, jobtype, status, created, updated, username, params,
     bodypath, notifications, summary from job where status not in ('COMPLETED', 'FAILED')
     order by created";
+/// Makes the claim row of a job exist (committed on its own, before the claim).
+pub const ADD_JOB_CLAIM: &str = "insert into job_claim (id) select id from job where id = $1
+    on conflict do nothing";
+/// Locks the claim row of an unfinished job for the claiming transaction; no row when
+/// another process holds it or the job finished.
+pub const CLAIM_JOB: &str = "select c.id from job_claim c join job j on j.id = c.id
+    where c.id = $1 and j.status not in ('COMPLETED', 'FAILED')
+    for update of c skip locked";
+
+pub const SAVE_JOB_BODY: &str = "insert into job_body (id, chunk, data) values ($1, $2, $3)";
+/// The next chunks of a job body from `$2` on, a few at a time (bounded memory).
+pub const JOB_BODY_CHUNKS: &str =
+    "select chunk, data from job_body where id = $1 and chunk >= $2 order by chunk limit 8";
+pub const DELETE_JOB_BODY: &str = "delete from job_body where id = $1";
+
+pub const SAVE_SESSION: &str = "insert into session (digest, userid, lastseen) values ($1, $2, $3)
+    on conflict (digest) do update set lastseen = excluded.lastseen";
+pub const GET_SESSION: &str = "select userid, lastseen from session where digest = $1";
+pub const DELETE_SESSION: &str = "delete from session where digest = $1";
+pub const DELETE_SESSIONS: &str = "delete from session where userid = $1 or lastseen < $2";
+
+/// After a whole-database copy (`tally migrate`): the version sequence and the metadata
+/// identity continue after the copied rows, and other processes reload metadata.
+pub const COPY_VERSIONS: &str = "select setval('datavalue_version_seq', m) from (
+    select greatest((select coalesce(max(version), 0) from datavalue),
+                    (select coalesce(max(version), 0) from datavalueaudit)) as m) x
+    where m > 0";
+pub const COPY_METADATA_IDS: &str =
+    "select setval(pg_get_serial_sequence('metadata_object', 'id'), m) from (
+    select max(id) as m from metadata_object) x where m is not null";
+pub const COPY_BUMP_METADATA: &str = "update metadata_version set version = version + 1";
 
 /// Statements with fixed text, for the prepare-everything test. They need a migrated
 /// schema and, for the staging statements, a session that ran [`SESSION_SETUP`].
@@ -265,6 +299,19 @@ pub const ALL: &[&str] = &[
     MIN_MAX_OF_ORG_UNIT,
     UPSERT_MIN_MAX,
     DELETE_MIN_MAX,
+    METADATA_VERSION,
+    ADD_JOB_CLAIM,
+    CLAIM_JOB,
+    SAVE_SESSION,
+    GET_SESSION,
+    DELETE_SESSION,
+    DELETE_SESSIONS,
+    SAVE_JOB_BODY,
+    JOB_BODY_CHUNKS,
+    DELETE_JOB_BODY,
+    COPY_VERSIONS,
+    COPY_METADATA_IDS,
+    COPY_BUMP_METADATA,
 ];
 
 /// A parameter of a query assembled at run time, in order.

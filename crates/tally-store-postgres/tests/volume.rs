@@ -180,7 +180,7 @@ fn concurrent_single_value_creates_of_one_key() {
     }
 }
 
-/// Two imports creating the same new key at once: the first to commit wins, the other
+/// Two imports creating the same new key at once: the first to write it wins, the other
 /// fails as a whole with a retryable error and writes nothing.
 #[test]
 fn concurrent_imports_creating_one_new_key() {
@@ -198,32 +198,38 @@ fn concurrent_imports_creating_one_new_key() {
         skip_audit: false,
         now_ms: 1,
     };
-    let mut a = store.begin_import(options).unwrap();
-    let mut out = Vec::new();
-    a.write_batch(&first, &mut out).unwrap();
-    std::thread::scope(|s| {
-        let b = s.spawn(|| {
-            let mut b = store.begin_import(options).unwrap();
-            let mut out = Vec::new();
-            // Reads before `a` commits, then waits for `a` on the key.
-            b.write_batch(&second, &mut out)
-        });
-        std::thread::sleep(std::time::Duration::from_millis(700));
-        a.commit().unwrap();
-        let e = b.join().unwrap().unwrap_err();
-        assert!(
-            matches!(e, tally_store::StoreError::Unavailable(_)),
-            "{e:?}"
-        );
+    // Both read before either commits (the barrier), then race on the key; the store
+    // sends a batch's writes with the next batch or at commit, where a loser fails.
+    let barrier = std::sync::Barrier::new(2);
+    let run = |values: &[ValueWrite]| {
+        let mut tx = store.begin_import(options).unwrap();
+        let mut out = Vec::new();
+        let written = tx.write_batch(values, &mut out);
+        barrier.wait();
+        written.and_then(|()| tx.commit())
+    };
+    let (ra, rb) = std::thread::scope(|s| {
+        let a = s.spawn(|| run(&first));
+        let b = s.spawn(|| run(&second));
+        (a.join().unwrap(), b.join().unwrap())
     });
-    assert_eq!(store.count_values().unwrap(), 1);
-    assert_eq!(
-        store
-            .get_value(&first[0].key)
-            .unwrap()
-            .unwrap()
-            .value
-            .as_deref(),
-        Some("1")
+    let (winner, loser) = match (&ra, &rb) {
+        (Ok(()), Err(e)) => (&first, e),
+        (Err(e), Ok(())) => (&second, e),
+        other => panic!("exactly one import must win: {other:?}"),
+    };
+    assert!(
+        matches!(loser, tally_store::StoreError::Unavailable(_)),
+        "{loser:?}"
     );
+    // The loser wrote nothing: the stored rows are the winner's.
+    assert_eq!(store.count_values().unwrap(), winner.len() as u64);
+    for v in winner {
+        assert_eq!(
+            store.get_value(&v.key).unwrap().unwrap().value,
+            v.value,
+            "{:?}",
+            v.key
+        );
+    }
 }

@@ -255,6 +255,9 @@ fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
     })
 }
 
+/// One process owns a SQLite file, so sessions stay in its memory.
+impl tally_store::SessionStore for SqliteStore {}
+
 impl JobStore for SqliteStore {
     fn save_job(&self, j: &JobRecord) -> Result<()> {
         self.with_writer(|c| {
@@ -1211,4 +1214,146 @@ fn read_key(r: &rusqlite::Row<'_>) -> Result<ValueKey> {
         category_option_combo: id(3)?,
         attribute_option_combo: id(4)?,
     })
+}
+
+mod copy_impl {
+    //! [`tally_store::copy::CopyStore`]: generic row reads and inserts over the tables
+    //! of the logical schema.
+
+    use rusqlite::types::{Value, ValueRef};
+    use tally_store::copy::{Cell, ColumnType, CopyIn, CopyStore, CopyTable};
+
+    use super::{Connection, MutexGuard, Ordering, Result, SqliteStore, StoreError, err, lock};
+
+    fn cell(v: ValueRef<'_>, ty: ColumnType) -> Result<Cell> {
+        Ok(match (v, ty) {
+            (ValueRef::Null, _) => Cell::Null,
+            (ValueRef::Integer(i), ColumnType::Bool) => Cell::Bool(i != 0),
+            (ValueRef::Integer(i), _) => Cell::Int(i),
+            (ValueRef::Text(t), _) => Cell::Text(
+                std::str::from_utf8(t)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                    .to_owned(),
+            ),
+            (other, _) => {
+                return Err(StoreError::Corrupt(format!(
+                    "unexpected stored type {:?}",
+                    other.data_type()
+                )));
+            }
+        })
+    }
+
+    fn value(c: &Cell) -> Value {
+        match c {
+            Cell::Null => Value::Null,
+            Cell::Int(i) => Value::Integer(*i),
+            Cell::Bool(b) => Value::Integer(i64::from(*b)),
+            Cell::Text(t) => Value::Text(t.clone()),
+        }
+    }
+
+    impl CopyStore for SqliteStore {
+        fn read_rows(
+            &self,
+            table: &CopyTable,
+            after: Option<&[Cell]>,
+            limit: usize,
+        ) -> Result<Vec<Vec<Cell>>> {
+            let keys = table.key_list();
+            let mut sql = format!("select {} from {}", table.column_list(), table.name);
+            let mut params: Vec<Value> = Vec::new();
+            if let Some(after) = after {
+                let marks = vec!["?"; after.len()].join(", ");
+                sql.push_str(&format!(" where ({keys}) > ({marks})"));
+                params.extend(after.iter().map(value));
+            }
+            sql.push_str(&format!(" order by {keys} limit {limit}"));
+            self.with_reader(|c| {
+                let mut stmt = c.prepare(&sql).map_err(err)?;
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(params))
+                    .map_err(err)?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next().map_err(err)? {
+                    let mut row = Vec::with_capacity(table.columns.len());
+                    for (i, (_, ty)) in table.columns.iter().enumerate() {
+                        row.push(cell(r.get_ref(i).map_err(err)?, *ty)?);
+                    }
+                    out.push(row);
+                }
+                Ok(out)
+            })
+        }
+
+        fn count_rows(&self, table: &CopyTable) -> Result<u64> {
+            self.with_reader(|c| {
+                let n: i64 = c
+                    .query_row(&format!("select count(*) from {}", table.name), [], |r| {
+                        r.get(0)
+                    })
+                    .map_err(err)?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            })
+        }
+
+        fn begin_copy_in(&self) -> Result<Box<dyn CopyIn + '_>> {
+            let conn = lock(&self.writer);
+            conn.execute_batch("begin immediate").map_err(err)?;
+            Ok(Box::new(SqliteCopyIn {
+                conn,
+                store: self,
+                open: true,
+            }))
+        }
+    }
+
+    struct SqliteCopyIn<'a> {
+        conn: MutexGuard<'a, Connection>,
+        store: &'a SqliteStore,
+        open: bool,
+    }
+
+    impl CopyIn for SqliteCopyIn<'_> {
+        fn insert_rows(&mut self, table: &CopyTable, rows: &[Vec<Cell>]) -> Result<()> {
+            let marks = vec!["?"; table.columns.len()].join(", ");
+            let sql = format!(
+                "insert into {} ({}) values ({marks})",
+                table.name,
+                table.column_list()
+            );
+            let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
+            for row in rows {
+                stmt.execute(rusqlite::params_from_iter(row.iter().map(value)))
+                    .map_err(err)?;
+            }
+            Ok(())
+        }
+
+        fn commit(mut self: Box<Self>) -> Result<()> {
+            self.conn.execute_batch("commit").map_err(err)?;
+            self.open = false;
+            // Versions continue after the copied ones; copied periods are known.
+            let version: i64 = self
+                .conn
+                .query_row(super::sql::MAX_VERSION, [], |r| r.get(0))
+                .map_err(err)?;
+            self.store.version.fetch_max(version, Ordering::Relaxed);
+            let mut stmt = self.conn.prepare(super::sql::PERIOD_KEYS).map_err(err)?;
+            let keys = stmt
+                .query_map([], |r| r.get::<_, i64>(0))
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(err)?;
+            lock(&self.store.periods).extend(keys);
+            Ok(())
+        }
+    }
+
+    impl Drop for SqliteCopyIn<'_> {
+        fn drop(&mut self) {
+            if self.open {
+                let _ = self.conn.execute_batch("rollback");
+            }
+        }
+    }
 }

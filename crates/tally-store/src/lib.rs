@@ -26,6 +26,7 @@ use tally_domain::uid::Uid;
 
 #[cfg(feature = "testkit")]
 pub mod conformance;
+pub mod copy;
 
 /// Result with [`StoreError`] as the default error.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -306,7 +307,79 @@ pub trait MetadataStore: Send + Sync {
     /// # Errors
     /// Backend failures; nothing is written then.
     fn save_metadata(&self, objects: &[(String, Uid, String)]) -> Result<Vec<u32>>;
+
+    /// A number that changes whenever any process saves metadata (or users, roles,
+    /// tokens) into this database, so that the other processes sharing it know to
+    /// reload. Single-process stores (the default) answer a constant.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn metadata_version(&self) -> Result<i64> {
+        Ok(0)
+    }
 }
+
+/// A login session as stored by a store that shares sessions between processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA-256 digest of the session id (the cookie value is never stored).
+    pub digest: String,
+    /// The user's UID.
+    pub user: String,
+    pub last_seen_ms: i64,
+}
+
+/// Login sessions kept in the database, so that a session made through one process
+/// works through every other process on the same database. Stores used by one
+/// process only (the defaults) keep no sessions: the core keeps them in memory.
+pub trait SessionStore: Send + Sync {
+    /// Whether sessions live in this store (else in the process's memory).
+    fn stores_sessions(&self) -> bool {
+        false
+    }
+
+    /// Creates or refreshes a session.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn save_session(&self, session: &SessionRecord) -> Result<()> {
+        let _ = session;
+        Ok(())
+    }
+
+    /// A session by digest.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn session(&self, digest: &str) -> Result<Option<SessionRecord>> {
+        let _ = digest;
+        Ok(None)
+    }
+
+    /// Ends a session.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn delete_session(&self, digest: &str) -> Result<()> {
+        let _ = digest;
+        Ok(())
+    }
+
+    /// Ends every session of a user, and those idle since before `idle_before_ms`.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn delete_sessions(&self, user: Option<&str>, idle_before_ms: i64) -> Result<()> {
+        let _ = (user, idle_before_ms);
+        Ok(())
+    }
+}
+
+/// A job claimed by this process with [`JobStore::claim_job`]: no other process can
+/// claim it while this lives; dropping it ends the claim (as does the process dying).
+pub trait JobClaim {}
+
+impl JobClaim for () {}
 
 /// A background job (async import) as stored, so a restart finds it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -356,6 +429,55 @@ pub trait JobStore: Send + Sync {
     /// # Errors
     /// Backend failures.
     fn unfinished_jobs(&self) -> Result<Vec<JobRecord>>;
+
+    /// Claims the unfinished job `id` for this process, so that of several processes
+    /// sharing the database exactly one runs it: `None` when another process holds it
+    /// or it has finished. The claim lasts until the returned value drops or the
+    /// process dies (then another process may claim the job and run it again).
+    /// Single-process stores (the default) always grant it.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn claim_job(&self, id: &str) -> Result<Option<Box<dyn JobClaim + '_>>> {
+        let _ = id;
+        Ok(Some(Box::new(())))
+    }
+
+    /// Whether other processes may share this database, so that each process polls
+    /// for their metadata changes and for unclaimed jobs.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Keeps a job's body in the database as well, so that any process sharing it can
+    /// run the job (single-process stores, the default, keep nothing: the body file
+    /// next to the database is enough).
+    ///
+    /// # Errors
+    /// Backend or read failures; nothing is kept then.
+    fn save_job_body(&self, id: &str, body: &mut dyn std::io::Read) -> Result<()> {
+        let _ = (id, body);
+        Ok(())
+    }
+
+    /// Writes the body [`JobStore::save_job_body`] kept into `out`; `false` when there
+    /// is none.
+    ///
+    /// # Errors
+    /// Backend or write failures.
+    fn job_body(&self, id: &str, out: &mut dyn std::io::Write) -> Result<bool> {
+        let _ = (id, out);
+        Ok(false)
+    }
+
+    /// Forgets a job's kept body (the job ended).
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn delete_job_body(&self, id: &str) -> Result<()> {
+        let _ = id;
+        Ok(())
+    }
 }
 
 /// An open bulk write. Dropping it without [`ImportTx::commit`] rolls everything back,
@@ -370,9 +492,13 @@ pub trait ImportTx {
     /// Applies [`tally_domain::import::decide`] to each value in order (a key repeated in
     /// the batch sees the earlier write) and pushes one outcome per value onto `out`.
     ///
+    /// A backend may send the writes later (PostgreSQL sends them with the next batch,
+    /// to overlap them with the work on it): the outcomes are final, but a failed write
+    /// may be reported by a later `write_batch` or by [`ImportTx::commit`].
+    ///
     /// # Errors
     /// Backend failures, or [`StoreError::Constraint`] with `skip_existing_check` on an
-    /// existing value.
+    /// existing value (reported by this very call).
     fn write_batch(&mut self, batch: &[ValueWrite], out: &mut Vec<Outcome>) -> Result<()>;
 
     /// Creates or updates a completion registration inside this transaction.

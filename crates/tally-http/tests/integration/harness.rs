@@ -11,6 +11,7 @@ use http_body_util::BodyExt as _;
 use tally_core::users::UserRecord;
 use tally_core::{App, Clock};
 use tally_domain::uid::Uid;
+use tally_store_postgres::testkit::TestSchema;
 use tally_store_sqlite::SqliteStore;
 use tower::ServiceExt as _;
 
@@ -20,6 +21,35 @@ pub struct TestApp {
     /// Every request and response of the test, compared with its committed transcript
     /// when the app is dropped (see [`crate::transcript`]).
     transcript: crate::transcript::Transcript,
+    /// The PostgreSQL schema of this test (`TALLY_TEST_BACKEND=postgres`), dropped
+    /// after the app.
+    schema: Option<TestSchema>,
+}
+
+/// The store of the database in `dir`: a SQLite file there, or with
+/// `TALLY_TEST_BACKEND=postgres` a schema of its own in `TALLY_TEST_DATABASE_URL`'s
+/// cluster, whose name is kept in `dir` so that a reopen finds the same database. The
+/// schema is dropped with the returned guard.
+pub fn open_store(dir: &std::path::Path) -> (Arc<dyn tally_core::Store>, Option<TestSchema>) {
+    match std::env::var("TALLY_TEST_BACKEND").as_deref() {
+        Ok("postgres") => {
+            let file = dir.join("pg-schema");
+            let schema = match std::fs::read_to_string(&file) {
+                Ok(name) => TestSchema::adopt(name.trim()),
+                Err(_) => {
+                    let s = TestSchema::new();
+                    std::fs::write(&file, &s.name).unwrap();
+                    s
+                }
+            };
+            (Arc::new(schema.open()), Some(schema))
+        }
+        Ok("sqlite") | Err(_) => (
+            Arc::new(SqliteStore::open(dir.join("tally.db")).unwrap()),
+            None,
+        ),
+        Ok(other) => panic!("TALLY_TEST_BACKEND={other}: use sqlite or postgres"),
+    }
 }
 
 pub struct Resp {
@@ -75,18 +105,27 @@ impl TestApp {
 
     /// A fresh app on the database in `dir` (a restart, when the database exists).
     pub fn reopen(dir: tempfile::TempDir) -> Self {
-        let app = Self::open_app(dir.path());
+        let (app, schema) = Self::open_app(dir.path());
         Self {
             _dir: dir,
             app: Arc::new(app),
             transcript: crate::transcript::Transcript::default(),
+            schema,
         }
     }
 
     /// Ends this app (its transcript is checked as it drops) and keeps its database for
     /// a restart.
-    pub fn into_dir(self) -> tempfile::TempDir {
+    pub fn into_dir(mut self) -> tempfile::TempDir {
+        if let Some(schema) = self.schema.take() {
+            schema.keep();
+        }
         self._dir
+    }
+
+    /// The directory of this test's database (see [`open_store`]).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     /// Stops or restarts recording requests in the transcript (for polling loops).
@@ -99,11 +138,12 @@ impl TestApp {
         self.transcript.redact(pattern, replacement);
     }
 
-    fn open_app(dir: &std::path::Path) -> App {
-        let store = SqliteStore::open(dir.join("tally.db")).unwrap();
-        App::open(Arc::new(store), Clock::system())
+    fn open_app(dir: &std::path::Path) -> (App, Option<TestSchema>) {
+        let (store, schema) = open_store(dir);
+        let app = App::open(store, Clock::system())
             .unwrap()
-            .with_jobs_dir(dir.join("jobs"))
+            .with_jobs_dir(dir.join("jobs"));
+        (app, schema)
     }
 
     /// A tally with the demo metadata instead of DHIS2's test metadata.
@@ -116,7 +156,7 @@ impl TestApp {
     }
 
     fn with_metadata(dir: tempfile::TempDir, file: &str) -> Self {
-        let app = Self::open_app(dir.path());
+        let (app, schema) = Self::open_app(dir.path());
         let metadata = std::fs::read_to_string(
             PathBuf::from(env!("CARGO_MANIFEST_DIR"))
                 .join("../../fixtures/metadata")
@@ -155,6 +195,7 @@ impl TestApp {
             _dir: dir,
             app: Arc::new(app),
             transcript: crate::transcript::Transcript::default(),
+            schema,
         }
     }
 

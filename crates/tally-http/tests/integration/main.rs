@@ -13,5 +13,6 @@ mod harness;
 mod metadata_read;
 mod permissions;
 mod registrations;
+mod shared_store;
 mod tasks;
 mod transcript;

@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use tally_core::users::UserRecord;
 use tally_core::{App, Clock};
 use tally_domain::uid::Uid;
-use tally_store_sqlite::SqliteStore;
 use tower::ServiceExt as _;
 
 use crate::harness::{Resp, TestApp, basic};
@@ -578,10 +577,16 @@ async fn me_honours_fields() {
 }
 
 /// A tally with only the built-in defaults and one superuser, `root`.
-fn fresh_app() -> (tempfile::TempDir, Arc<App>) {
+fn fresh_app() -> (
+    (
+        tempfile::TempDir,
+        Option<tally_store_postgres::testkit::TestSchema>,
+    ),
+    Arc<App>,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("tally.db")).unwrap();
-    let app = App::open(Arc::new(store), Clock::system()).unwrap();
+    let (store, schema) = crate::harness::open_store(dir.path());
+    let app = App::open(store, Clock::system()).unwrap();
     let mut root = UserRecord::new(
         Uid::parse("RootUser001").unwrap(),
         "root",
@@ -589,7 +594,7 @@ fn fresh_app() -> (tempfile::TempDir, Arc<App>) {
     );
     root.authorities = vec!["ALL".into()];
     app.save_users(&[root]).unwrap();
-    (dir, Arc::new(app))
+    ((dir, schema), Arc::new(app))
 }
 
 async fn send(app: &Arc<App>, req: Request<Body>) -> Resp {

@@ -4,6 +4,7 @@ mod database;
 mod export;
 mod import;
 mod metadata;
+mod migrate;
 mod periods;
 mod serve;
 mod user;
@@ -29,6 +30,8 @@ enum Command {
     /// Metadata commands.
     #[command(subcommand)]
     Metadata(metadata::Command),
+    /// Copy a whole database into an empty one (SQLite ↔ PostgreSQL).
+    Migrate(migrate::Args),
     /// List the periods of one DHIS2 period type in one year: ISO id, start and end date.
     Periods(periods::Args),
     /// User commands (add, passwd, disable, enable, list).
@@ -43,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => import::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Metadata(cmd) => metadata::run(cmd),
+        Command::Migrate(args) => migrate::run(&args),
         Command::Periods(args) => periods::run(&args),
         Command::User(cmd) => user::run(cmd),
     }

@@ -32,6 +32,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if resumed > 0 {
         tracing::info!(resumed, "resumed unfinished import jobs");
     }
+    // On PostgreSQL other processes may share the database: pick up their metadata
+    // changes (within a quarter second) and the jobs of processes that died.
+    app.start_sync(std::time::Duration::from_millis(250));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,0 +1,484 @@
+//! The PostgreSQL mode (`--postgres URL`, issue 6 / goal G10 of the performance
+//! anchors): on one PostgreSQL server, in the same run and on the same rows, tally's JSON
+//! import (new values, then every value changed) against
+//!
+//! * `R_copy`: a raw binary `COPY` of the rows into tally's own `datavalue` table;
+//! * `R_unnest_ups`: a raw array-based `INSERT … SELECT unnest(…) ON CONFLICT DO UPDATE`
+//!   (10,000 rows a statement, one transaction) of the changed rows into the full table;
+//! * `R_dhis243`: DHIS2 2.43's SQL write path as the anchors (§1.3, §4.3) describe it:
+//!   DHIS2's `datavalue` shape (bigint ids, `created`/`lastupdated`/`storedby` from
+//!   column defaults, `set_config('dhis2.user')`), prepared multi-row `VALUES`×500
+//!   `ON CONFLICT … DO UPDATE` statements in one transaction, and a per-row audit
+//!   trigger writing `datavalueaudit` (with `nextval('hibernate_sequence')`) on every
+//!   insert and on every update that changes the value or the deleted flag; measured for
+//!   new values and for every value changed.
+//!
+//! Everything lives in a schema of its own (`tally_bench_<pid>`), dropped at the end.
+
+use std::path::Path;
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, ensure};
+use tally_core::import::ImportOptions;
+use tally_core::{App, Clock};
+use tally_store_postgres::{Config as PgConfig, PgStore};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, NoTls};
+
+use crate::baseline::Keys;
+use crate::ours::{self, Expect};
+use crate::payload::{self, PayloadFormat};
+use crate::report::{Baseline, Goal, Report};
+use crate::shape::{STORED_BY, Shape, Uids, value_of};
+use crate::{measurement, progress};
+
+/// Rows per statement of DHIS2 2.43's upsert (`MAX_ROWS_PER_INSERT`).
+const DHIS2_ROWS: usize = 500;
+/// Rows per statement of the unnest baseline.
+const UNNEST_ROWS: usize = 10_000;
+
+const G10_NEW: Goal = Goal {
+    name: "G10 (new)",
+    min_ratio: 0.5,
+};
+const G10_CHANGED: Goal = Goal {
+    name: "G10 (changed)",
+    min_ratio: 0.8,
+};
+const G10_DHIS2: Goal = Goal {
+    name: "G10 (vs DHIS2)",
+    min_ratio: 2.0,
+};
+
+/// DHIS2 2.43's tables, sequence and audit trigger (names prefixed `dhis2_`).
+const DHIS2_SCHEMA: &str = "
+create sequence hibernate_sequence;
+create table dhis2_datavalue (
+    dataelementid          bigint not null,
+    periodid               bigint not null,
+    sourceid               bigint not null,
+    categoryoptioncomboid  bigint not null,
+    attributeoptioncomboid bigint not null,
+    value                  varchar(50000),
+    storedby               varchar(255) default current_setting('dhis2.user', true),
+    created                timestamp not null default now(),
+    lastupdated            timestamp not null default now(),
+    comment                varchar(50000),
+    followup               boolean,
+    deleted                boolean not null default false,
+    primary key (dataelementid, periodid, sourceid, categoryoptioncomboid,
+                 attributeoptioncomboid)
+);
+create table dhis2_datavalueaudit (
+    datavalueauditid       bigint primary key,
+    dataelementid          bigint not null,
+    periodid               bigint not null,
+    organisationunitid     bigint not null,
+    categoryoptioncomboid  bigint not null,
+    attributeoptioncomboid bigint not null,
+    value                  varchar(50000),
+    created                timestamp not null,
+    modifiedby             varchar(100),
+    audittype              varchar(100) not null
+);
+create function dhis2_datavalue_audit() returns trigger language plpgsql as $$
+begin
+    if tg_op = 'INSERT' then
+        insert into dhis2_datavalueaudit values (nextval('hibernate_sequence'),
+            new.dataelementid, new.periodid, new.sourceid, new.categoryoptioncomboid,
+            new.attributeoptioncomboid, new.value, now(),
+            current_setting('dhis2.user', true), 'CREATE');
+    elsif new.value is distinct from old.value or new.deleted is distinct from old.deleted then
+        insert into dhis2_datavalueaudit values (nextval('hibernate_sequence'),
+            old.dataelementid, old.periodid, old.sourceid, old.categoryoptioncomboid,
+            old.attributeoptioncomboid, old.value, now(),
+            current_setting('dhis2.user', true),
+            case when new.deleted then 'DELETE' else 'UPDATE' end);
+    end if;
+    return null;
+end $$;
+create trigger trg_datavalue_audit after insert or update on dhis2_datavalue
+    for each row execute function dhis2_datavalue_audit();
+";
+
+/// A blocking client on a runtime of its own, in the bench schema.
+struct Raw {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+}
+
+impl Raw {
+    fn connect(config: &PgConfig) -> anyhow::Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let config = config.clone();
+        let client = rt.block_on(async move {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            Ok::<_, tokio_postgres::Error>(client)
+        })?;
+        Ok(Self { rt, client })
+    }
+
+    fn batch(&self, sql: &str) -> anyhow::Result<()> {
+        self.rt
+            .block_on(self.client.batch_execute(sql))
+            .with_context(|| format!("running {}", sql.lines().next().unwrap_or(sql)))
+    }
+}
+
+/// R_copy: binary COPY of every row into the empty table.
+fn raw_copy(raw: &Raw, keys: &Keys) -> anyhow::Result<Duration> {
+    raw.batch("truncate raw_datavalue")?;
+    let start = Instant::now();
+    raw.rt.block_on(async {
+        raw.client.batch_execute("begin").await?;
+        let sink = raw
+            .client
+            .copy_in(
+                "copy raw_datavalue (periodid, sourceid, dataelementid, categoryoptioncomboid,
+                 attributeoptioncomboid, value, storedby, created, lastupdated, comment,
+                 followup, deleted, version) from stdin binary",
+            )
+            .await?;
+        let types = [
+            Type::INT8,
+            Type::INT8,
+            Type::INT8,
+            Type::INT8,
+            Type::INT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT8,
+            Type::INT8,
+            Type::TEXT,
+            Type::BOOL,
+            Type::BOOL,
+            Type::INT8,
+        ];
+        let writer = BinaryCopyInWriter::new(sink, &types);
+        futures_util::pin_mut!(writer);
+        let now = jiff::Timestamp::now().as_millisecond();
+        let none: Option<&str> = None;
+        for (i, k) in keys.rows.iter().enumerate() {
+            let value = value_of(i, 0).to_string();
+            let version = i as i64 + 1;
+            let row: [&(dyn ToSql + Sync); 13] = [
+                &k[0], &k[1], &k[2], &k[3], &k[4], &value, &STORED_BY, &now, &now, &none, &false,
+                &false, &version,
+            ];
+            writer.as_mut().write(&row).await?;
+        }
+        writer.finish().await?;
+        raw.client.batch_execute("commit").await?;
+        Ok::<_, tokio_postgres::Error>(())
+    })?;
+    Ok(start.elapsed())
+}
+
+/// R_unnest_ups: every row changed, `UNNEST_ROWS` a statement, one transaction.
+fn raw_unnest_upsert(raw: &Raw, keys: &Keys) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let changed = raw.rt.block_on(async {
+        let statement = raw
+            .client
+            .prepare(
+                "insert into raw_datavalue (periodid, sourceid, dataelementid,
+                   categoryoptioncomboid, attributeoptioncomboid, value, storedby, created,
+                   lastupdated, followup, deleted, version)
+                 select p, o, d, c, a, v, $7, $8, $8, false, false, ver
+                 from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
+                   $5::bigint[], $6::text[], $9::bigint[]) as u(p, o, d, c, a, v, ver)
+                 on conflict (periodid, sourceid, dataelementid, categoryoptioncomboid,
+                   attributeoptioncomboid)
+                 do update set value = excluded.value, storedby = excluded.storedby,
+                   lastupdated = excluded.lastupdated, followup = excluded.followup,
+                   deleted = excluded.deleted, version = excluded.version",
+            )
+            .await?;
+        raw.client.batch_execute("begin").await?;
+        let now = jiff::Timestamp::now().as_millisecond();
+        let mut changed = 0;
+        for (c, chunk) in keys.rows.chunks(UNNEST_ROWS).enumerate() {
+            let col = |j: usize| chunk.iter().map(|k| k[j]).collect::<Vec<i64>>();
+            let base = c * UNNEST_ROWS;
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| value_of(base + i, 1).to_string())
+                .collect();
+            let versions: Vec<i64> = (0..chunk.len())
+                .map(|i| (keys.rows.len() + base + i) as i64 + 1)
+                .collect();
+            changed += raw
+                .client
+                .execute(
+                    &statement,
+                    &[
+                        &col(0),
+                        &col(1),
+                        &col(2),
+                        &col(3),
+                        &col(4),
+                        &values,
+                        &STORED_BY,
+                        &now,
+                        &versions,
+                    ],
+                )
+                .await?;
+        }
+        raw.client.batch_execute("commit").await?;
+        Ok::<_, tokio_postgres::Error>(changed)
+    })?;
+    let elapsed = start.elapsed();
+    ensure!(
+        changed == keys.rows.len() as u64,
+        "the unnest upsert changed {changed} rows, expected {}",
+        keys.rows.len()
+    );
+    Ok(elapsed)
+}
+
+fn dhis2_statement(rows: usize) -> String {
+    let mut sql = String::from(
+        "insert into dhis2_datavalue (dataelementid, periodid, sourceid, categoryoptioncomboid,
+         attributeoptioncomboid, value, comment, followup, deleted) values ",
+    );
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        let b = r * 9;
+        sql.push_str(&format!(
+            "(${},${},${},${},${},${},${},${},${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8,
+            b + 9
+        ));
+    }
+    sql.push_str(
+        " on conflict (dataelementid, periodid, sourceid, categoryoptioncomboid,
+          attributeoptioncomboid)
+          do update set value = excluded.value, comment = excluded.comment,
+          followup = excluded.followup, deleted = excluded.deleted,
+          lastupdated = now(), storedby = excluded.storedby",
+    );
+    sql
+}
+
+/// R_dhis243: DHIS2 2.43's write path for pass `pass` (0: into empty tables).
+fn dhis2_path(raw: &Raw, keys: &Keys, pass: u32) -> anyhow::Result<Duration> {
+    if pass == 0 {
+        raw.batch("truncate dhis2_datavalue, dhis2_datavalueaudit")?;
+    }
+    let start = Instant::now();
+    raw.rt.block_on(async {
+        let full = raw.client.prepare(&dhis2_statement(DHIS2_ROWS)).await?;
+        raw.client.batch_execute("begin").await?;
+        raw.client
+            .execute("select set_config('dhis2.user', $1, true)", &[&STORED_BY])
+            .await?;
+        let none: Option<&str> = None;
+        for (c, chunk) in keys.rows.chunks(DHIS2_ROWS).enumerate() {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| value_of(c * DHIS2_ROWS + i, pass).to_string())
+                .collect();
+            let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(chunk.len() * 9);
+            for (k, v) in chunk.iter().zip(&values) {
+                // DHIS2's key order: data element, period, org unit, COC, AOC.
+                params.extend_from_slice(&[&k[2], &k[0], &k[1], &k[3], &k[4], v, &none]);
+                params.push(&false);
+                params.push(&false);
+            }
+            if chunk.len() == DHIS2_ROWS {
+                raw.client.execute(&full, &params).await?;
+            } else {
+                let last = raw.client.prepare(&dhis2_statement(chunk.len())).await?;
+                raw.client.execute(&last, &params).await?;
+            }
+        }
+        raw.client.batch_execute("commit").await?;
+        Ok::<_, tokio_postgres::Error>(())
+    })?;
+    let elapsed = start.elapsed();
+    let audits: i64 = raw
+        .rt
+        .block_on(
+            raw.client
+                .query_one("select count(*) from dhis2_datavalueaudit", &[]),
+        )?
+        .get(0);
+    let expected = keys.rows.len() as i64 * (i64::from(pass) + 1);
+    ensure!(
+        audits == expected,
+        "the DHIS2 trigger wrote {audits} audit rows, expected {expected}"
+    );
+    Ok(elapsed)
+}
+
+/// Runs the PostgreSQL measurements into `report`.
+///
+/// # Errors
+/// Connection or SQL failures, or a miscounted import.
+pub fn throughput(
+    url: &str,
+    values: usize,
+    runs: usize,
+    dir: &Path,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let shape = Shape::new(values)?;
+    let uids = Uids::new(&shape)?;
+    let n = shape.values;
+    eprintln!("PostgreSQL: {}", shape.describe());
+    report.data = Some(shape.describe());
+
+    let schema = format!("tally_bench_{}", std::process::id());
+    let base = PgConfig::from_str(url).context("parsing the --postgres URL")?;
+    let admin = Raw::connect(&base)?;
+    admin.batch(&format!(
+        "drop schema if exists {schema} cascade; create schema {schema}"
+    ))?;
+    let result = (|| {
+        let mut config = base.clone();
+        config.options(format!("-c search_path={schema}"));
+        let server: String = admin
+            .rt
+            .block_on(admin.client.query_one("show server_version", &[]))?
+            .get(0);
+        report.environment.push(("PostgreSQL".into(), server));
+        let store = PgStore::open_config(config.clone(), 4).context("opening the store")?;
+        let app = Arc::new(App::open(Arc::new(store), Clock::system())?);
+        report.metadata_seconds = Some(ours::load_template(&app, &shape, &uids)?.as_secs_f64());
+        let user = ours::user(&app)?;
+        let keys = Keys::resolve(&app.snapshot(), &shape, &uids)?;
+        let raw = Raw::connect(&config)?;
+        raw.batch("create table raw_datavalue (like datavalue including all)")?;
+        raw.batch(DHIS2_SCHEMA)?;
+
+        let paths = [0, 1].map(|pass| dir.join(format!("pg-payload-{pass}.json")));
+        for (pass, path) in (0u32..).zip(&paths) {
+            let bytes = payload::write(PayloadFormat::Json, &shape, &uids, pass, path)?;
+            if pass == 0 {
+                report.payloads.push((PayloadFormat::Json, bytes));
+            }
+        }
+
+        for run in 1..=runs {
+            eprintln!("PostgreSQL run {run}/{runs}");
+            let copy = raw_copy(&raw, &keys)?;
+            progress("R_copy", n, copy);
+            let ups = raw_unnest_upsert(&raw, &keys)?;
+            progress("R_unnest_ups", n, ups);
+            let dhis2_new = dhis2_path(&raw, &keys, 0)?;
+            progress("R_dhis243 new", n, dhis2_new);
+            let dhis2_changed = dhis2_path(&raw, &keys, 1)?;
+            progress("R_dhis243 changed", n, dhis2_changed);
+            for (base, secs, label) in [
+                (
+                    Baseline::Copy,
+                    copy,
+                    "R_copy: raw binary `COPY` into tally's `datavalue`, empty table",
+                ),
+                (
+                    Baseline::UnnestUpsert,
+                    ups,
+                    "R_unnest_ups: raw `INSERT … SELECT unnest(…) ON CONFLICT DO UPDATE`, 10k rows a statement, every value changed",
+                ),
+                (
+                    Baseline::Dhis243New,
+                    dhis2_new,
+                    "R_dhis243 new: DHIS2 2.43 SQL path (500-row `VALUES … ON CONFLICT`, audit trigger), empty table",
+                ),
+                (
+                    Baseline::Dhis243Changed,
+                    dhis2_changed,
+                    "R_dhis243 changed: the same, every value changed",
+                ),
+            ] {
+                report.record(
+                    base.id(),
+                    measurement(base.id(), label.into(), n, None, None),
+                    secs.as_secs_f64(),
+                    None,
+                );
+            }
+
+            raw.batch("truncate datavalue, datavalueaudit, completedatasetregistration")?;
+            let t = ours::import(
+                &app,
+                &user,
+                PayloadFormat::Json,
+                ImportOptions::default(),
+                &paths[0],
+                Expect::Imported(n as u64),
+            )?;
+            progress("PostgreSQL JSON import", n, t);
+            let t2 = ours::import(
+                &app,
+                &user,
+                PayloadFormat::Json,
+                ImportOptions::default(),
+                &paths[1],
+                Expect::Updated(n as u64),
+            )?;
+            progress("PostgreSQL JSON re-import", n, t2);
+            for (id, label, secs, base, goal) in [
+                (
+                    "pg:import:json",
+                    "PostgreSQL: JSON import, empty store",
+                    t,
+                    Baseline::Copy,
+                    G10_NEW,
+                ),
+                (
+                    "pg:reimport:json",
+                    "PostgreSQL: JSON re-import, every value changed",
+                    t2,
+                    Baseline::UnnestUpsert,
+                    G10_CHANGED,
+                ),
+                (
+                    "pg:import:json:dhis2",
+                    "PostgreSQL: JSON import, empty store, vs DHIS2 2.43",
+                    t,
+                    Baseline::Dhis243New,
+                    G10_DHIS2,
+                ),
+                (
+                    "pg:reimport:json:dhis2",
+                    "PostgreSQL: JSON re-import, every value changed, vs DHIS2 2.43",
+                    t2,
+                    Baseline::Dhis243Changed,
+                    G10_DHIS2,
+                ),
+            ] {
+                report.record(
+                    id,
+                    measurement(id, label.into(), n, Some(base), Some(goal)),
+                    secs.as_secs_f64(),
+                    None,
+                );
+            }
+        }
+        for p in &paths {
+            let _ = std::fs::remove_file(p);
+        }
+        drop(raw);
+        drop(app);
+        Ok(())
+    })();
+    let dropped = admin.batch(&format!("drop schema if exists {schema} cascade"));
+    result.and(dropped)
+}
