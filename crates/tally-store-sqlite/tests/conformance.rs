@@ -124,3 +124,35 @@ fn latest_migration() -> i64 {
         })
         .count() as i64
 }
+
+/// `tally migrate` copies the tables of `tally_store::copy::TABLES`: every table of the
+/// schema must be one of them (or bookkeeping of this backend), so a new table cannot be
+/// left behind by a migration unnoticed.
+#[test]
+fn every_table_is_copied_by_migrate() {
+    let (dir, store) = fresh();
+    drop(store);
+    let conn = rusqlite::Connection::open(dir.path().join("tally.db")).unwrap();
+    let mut stmt = conn
+        .prepare("select name from sqlite_master where type = 'table' order by name")
+        .unwrap();
+    let tables: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let copied: Vec<&str> = tally_store::copy::TABLES.iter().map(|t| t.name).collect();
+    let bookkeeping = ["schema_migrations"];
+    for t in &tables {
+        assert!(
+            copied.contains(&t.as_str()) || bookkeeping.contains(&t.as_str()),
+            "table {t} is not in tally_store::copy::TABLES"
+        );
+    }
+    for t in copied {
+        assert!(
+            tables.iter().any(|n| n == t),
+            "{t} is copied but not in the schema"
+        );
+    }
+}

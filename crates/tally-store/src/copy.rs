@@ -143,6 +143,46 @@ pub const TABLES: &[CopyTable] = &[
         ],
         key: 1,
     },
+    CopyTable {
+        name: "lockexception",
+        columns: &[
+            ("datasetid", Int),
+            ("periodid", Int),
+            ("sourceid", Int),
+            ("created", Int),
+            ("createdby", Text),
+        ],
+        key: 3,
+    },
+    CopyTable {
+        name: "minmaxdataelement",
+        columns: &[
+            ("sourceid", Int),
+            ("dataelementid", Int),
+            ("categoryoptioncomboid", Int),
+            ("minimumvalue", Int),
+            ("maximumvalue", Int),
+            ("generated", Bool),
+        ],
+        key: 3,
+    },
+    CopyTable {
+        name: "fileresource",
+        columns: &[
+            ("uid", Text),
+            ("name", Text),
+            ("contenttype", Text),
+            ("contentlength", Int),
+            ("contentmd5", Text),
+            ("storagekey", Text),
+            ("domain", Text),
+            ("assigned", Bool),
+            ("created", Int),
+            ("lastupdated", Int),
+            ("createdby", Text),
+        ],
+        key: 1,
+    },
 ];
 
 /// A store that can be copied from and into.

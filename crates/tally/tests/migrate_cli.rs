@@ -27,8 +27,10 @@ fn ok(o: &Output) -> Vec<u8> {
     o.stdout.clone()
 }
 
-fn migrate(from: &Path, to: &Path) -> Output {
+/// Runs in `cwd`: file contents of a PostgreSQL database live in `./tally.files`.
+fn migrate(from: &Path, to: &Path, cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tally"))
+        .current_dir(cwd)
         .arg("migrate")
         .arg("--from")
         .arg(from)
@@ -120,11 +122,35 @@ fn sqlite_to_postgres_and_back() {
     ok(&tally(&["import", second.to_str().unwrap()], &a));
     ok(&tally(&["import", completion.to_str().unwrap()], &a));
 
+    // A file value's resource: its row in the store, its content beside the database.
+    let content = b"a scanned tally sheet";
+    let key = "0f".repeat(32);
+    let resource = tally_store::FileResourceRow {
+        uid: "Fr1leRes0ur".into(),
+        name: "sheet.png".into(),
+        content_type: "image/png".into(),
+        content_length: i64::try_from(content.len()).unwrap(),
+        content_md5: "00".repeat(16),
+        storage_key: key.clone(),
+        domain: "DATA_VALUE".into(),
+        assigned: true,
+        created_ms: 1_700_000_000_000,
+        last_updated_ms: 1_700_000_000_000,
+        created_by: "admin".into(),
+    };
+    {
+        use tally_store::DataValueStore as _;
+        let store = tally_store_sqlite::SqliteStore::open(&a).unwrap();
+        store.save_file_resource(&resource).unwrap();
+    }
+    std::fs::create_dir_all(dir.path().join("a.db.files")).unwrap();
+    std::fs::write(dir.path().join("a.db.files").join(&key), content).unwrap();
+
     let schema = TestSchema::new();
     let pg_url = schema.url();
     let pg = Path::new(&pg_url);
-    ok(&migrate(&a, pg));
-    let again = migrate(&a, pg);
+    ok(&migrate(&a, pg, dir.path()));
+    let again = migrate(&a, pg, dir.path());
     assert!(!again.status.success(), "a non-empty target is refused");
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("not empty"),
@@ -132,7 +158,7 @@ fn sqlite_to_postgres_and_back() {
         String::from_utf8_lossy(&again.stderr)
     );
     let b = dir.path().join("b.db");
-    ok(&migrate(pg, &b));
+    ok(&migrate(pg, &b, dir.path()));
 
     let original = export(&a);
     let text = String::from_utf8_lossy(&original).into_owned();
@@ -152,6 +178,21 @@ fn sqlite_to_postgres_and_back() {
     assert_eq!(
         from_a,
         audits(&tally_store_sqlite::SqliteStore::open(&b).unwrap())
+    );
+
+    // The file resource and its content went along, through PostgreSQL's files directory.
+    {
+        use tally_store::DataValueStore as _;
+        let copied = tally_store_sqlite::SqliteStore::open(&b).unwrap();
+        assert_eq!(copied.file_resource("Fr1leRes0ur").unwrap(), Some(resource));
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("tally.files").join(&key)).unwrap(),
+        content
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("b.db.files").join(&key)).unwrap(),
+        content
     );
 
     // The copy is a working database: the server's admin can import into it.

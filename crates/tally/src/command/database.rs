@@ -49,6 +49,28 @@ pub fn describe(path: &Path) -> String {
     format!("{scheme}://{authority}{tail}")
 }
 
+/// The directories that go with a database: async import bodies and file contents,
+/// next to a SQLite file (`<file>.jobs`, `<file>.files`) or, with PostgreSQL, in the
+/// current directory (`./tally.jobs`, `./tally.files`).
+///
+/// # Errors
+/// The current directory cannot be read (PostgreSQL only).
+pub fn side_dirs(path: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    if path
+        .to_str()
+        .is_some_and(tally_store_postgres::is_postgres_url)
+    {
+        let here = std::env::current_dir().context("current directory")?;
+        return Ok((here.join("tally.jobs"), here.join("tally.files")));
+    }
+    let with = |suffix: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    Ok((with(".jobs"), with(".files")))
+}
+
 /// Opens the store and the application state: PostgreSQL for a `postgres://` URL,
 /// else the SQLite file. Async import bodies and file contents go next to the SQLite
 /// file (`.jobs`, `.files`), or to `./tally.jobs` and `./tally.files` with PostgreSQL.
@@ -59,10 +81,7 @@ pub fn open(path: &Path) -> anyhow::Result<Arc<App>> {
     {
         let store = PgStore::open(url)
             .with_context(|| format!("opening the database {}", describe(path)))?;
-        let jobs = std::env::current_dir()
-            .context("current directory")?
-            .join("tally.jobs");
-        let files = jobs.with_file_name("tally.files");
+        let (jobs, files) = side_dirs(path)?;
         let app = App::open(Arc::new(store), Clock::system())
             .context("loading metadata")?
             .with_jobs_dir(jobs)
@@ -71,14 +90,11 @@ pub fn open(path: &Path) -> anyhow::Result<Arc<App>> {
     }
     let store = SqliteStore::open(path)
         .with_context(|| format!("opening the database {}", path.display()))?;
-    let mut jobs = path.as_os_str().to_owned();
-    jobs.push(".jobs");
-    let mut files = path.as_os_str().to_owned();
-    files.push(".files");
+    let (jobs, files) = side_dirs(path)?;
     let app = App::open(Arc::new(store), Clock::system())
         .context("loading metadata")?
-        .with_jobs_dir(PathBuf::from(jobs))
-        .with_files_dir(PathBuf::from(files));
+        .with_jobs_dir(jobs)
+        .with_files_dir(files);
     Ok(Arc::new(app))
 }
 

@@ -1,7 +1,8 @@
 //! `tally migrate --from <sqlite path|postgres url> --to <…>`: copies a whole database
 //! (metadata, users, tokens, periods, values with their versions, timestamps and
 //! deleted flags, audits, registrations, jobs) into an empty one, in one transaction.
-//! Sessions are not copied: users log in again.
+//! File contents (file values) are copied from the source's files directory into the
+//! target's (see [`side_dirs`]). Sessions are not copied: users log in again.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,7 @@ use tally_store::copy::{CopyStore, copy_database};
 use tally_store_postgres::PgStore;
 use tally_store_sqlite::SqliteStore;
 
-use super::database::describe;
+use super::database::{describe, side_dirs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -56,6 +57,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             describe(&args.to)
         )
     })?;
+    let (_, from_files) = side_dirs(&args.from)?;
+    let (_, to_files) = side_dirs(&args.to)?;
+    let files = copy_files(&from_files, &to_files)?;
+    eprintln!("tally migrate: file contents: {files} files");
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
     println!(
         "copied {total} rows from {} to {}",
@@ -63,4 +68,29 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         describe(&args.to)
     );
     Ok(())
+}
+
+/// Copies the stored file contents (named by their SHA-256, so a name never means two
+/// contents) that the target lacks, each synced to disk; returns how many it copied.
+fn copy_files(from: &Path, to: &Path) -> anyhow::Result<u64> {
+    if from == to || !from.is_dir() {
+        return Ok(0);
+    }
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    let mut copied = 0;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if target.exists() {
+            continue;
+        }
+        std::fs::copy(entry.path(), &target)
+            .with_context(|| format!("copying {}", entry.path().display()))?;
+        std::fs::File::open(&target)?.sync_all()?;
+        copied += 1;
+    }
+    Ok(copied)
 }
