@@ -10,8 +10,9 @@
 //!   column defaults, `set_config('dhis2.user')`), prepared multi-row `VALUES`×500
 //!   `ON CONFLICT … DO UPDATE` statements in one transaction, and a per-row audit
 //!   trigger writing `datavalueaudit` (with `nextval('hibernate_sequence')`) on every
-//!   insert and on every update that changes the value or the deleted flag; measured for
-//!   new values and for every value changed.
+//!   insert and on every update that changes the value or the deleted flag, on tables
+//!   with the foreign keys and indexes of a DHIS2 database (see [`dhis2_schema`]);
+//!   measured for new values and for every value changed.
 //!
 //! Everything lives in a schema of its own (`tally_bench_<pid>`), dropped at the end.
 
@@ -53,15 +54,73 @@ const G10_DHIS2: Goal = Goal {
     min_ratio: 2.0,
 };
 
-/// DHIS2 2.43's tables, sequence and audit trigger (names prefixed `dhis2_`).
-const DHIS2_SCHEMA: &str = "
-create sequence hibernate_sequence;
-create table dhis2_datavalue (
-    dataelementid          bigint not null,
-    periodid               bigint not null,
-    sourceid               bigint not null,
-    categoryoptioncomboid  bigint not null,
-    attributeoptioncomboid bigint not null,
+/// The two shapes of DHIS2 2.43's tables the baseline runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dhis2Shape {
+    /// As a DHIS2 database has them: the five foreign keys of `datavalue` and of
+    /// `datavalueaudit` (to data element, period, org unit and category option combo
+    /// tables, here holding just their keys), `in_datavalue_lastupdated`,
+    /// `in_datavalue_deleted`, `in_datavalueaudit` (the value key) and
+    /// `id_datavalueaudit_created`.
+    Constraints,
+    /// Primary keys and the trigger only, as the anchors' own reproduction (§4.3).
+    Bare,
+}
+
+impl Dhis2Shape {
+    /// The prefix of its tables, sequence and trigger function.
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Constraints => "dhis2_",
+            Self::Bare => "dhis2bare_",
+        }
+    }
+}
+
+/// DHIS2 2.43's tables, sequence and audit trigger in `shape`. The trigger is 2.43's
+/// `log_datavalue_audit` (`V2_43_17__data_entry_import_adjustments.sql`): on every insert
+/// and on every update that changes the value or the deleted flag it writes the new
+/// value with `nextval('hibernate_sequence')`.
+fn dhis2_schema(shape: Dhis2Shape) -> String {
+    let p = shape.prefix();
+    let constraints = shape == Dhis2Shape::Constraints;
+    let fk = |table: &str| {
+        if constraints {
+            format!(" references {p}{table}")
+        } else {
+            String::new()
+        }
+    };
+    let (de, pe, ou, coc) = (
+        fk("dataelement"),
+        fk("period"),
+        fk("organisationunit"),
+        fk("categoryoptioncombo"),
+    );
+    let indexes = if constraints {
+        format!(
+            "create index {p}in_datavalue_lastupdated on {p}datavalue (lastupdated);
+create index {p}in_datavalue_deleted on {p}datavalue (deleted);
+create index {p}in_datavalueaudit on {p}datavalueaudit (dataelementid, periodid,
+    organisationunitid, categoryoptioncomboid, attributeoptioncomboid);
+create index {p}id_datavalueaudit_created on {p}datavalueaudit (created);"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "
+create sequence {p}hibernate_sequence;
+create table {p}dataelement (dataelementid bigint primary key);
+create table {p}period (periodid bigint primary key);
+create table {p}organisationunit (organisationunitid bigint primary key);
+create table {p}categoryoptioncombo (categoryoptioncomboid bigint primary key);
+create table {p}datavalue (
+    dataelementid          bigint not null{de},
+    periodid               bigint not null{pe},
+    sourceid               bigint not null{ou},
+    categoryoptioncomboid  bigint not null{coc},
+    attributeoptioncomboid bigint not null{coc},
     value                  varchar(50000),
     storedby               varchar(255) default current_setting('dhis2.user', true),
     created                timestamp not null default now(),
@@ -72,37 +131,69 @@ create table dhis2_datavalue (
     primary key (dataelementid, periodid, sourceid, categoryoptioncomboid,
                  attributeoptioncomboid)
 );
-create table dhis2_datavalueaudit (
+create table {p}datavalueaudit (
     datavalueauditid       bigint primary key,
-    dataelementid          bigint not null,
-    periodid               bigint not null,
-    organisationunitid     bigint not null,
-    categoryoptioncomboid  bigint not null,
-    attributeoptioncomboid bigint not null,
+    dataelementid          bigint not null{de},
+    periodid               bigint not null{pe},
+    organisationunitid     bigint not null{ou},
+    categoryoptioncomboid  bigint not null{coc},
+    attributeoptioncomboid bigint not null{coc},
     value                  varchar(50000),
     created                timestamp not null,
     modifiedby             varchar(100),
     audittype              varchar(100) not null
 );
-create function dhis2_datavalue_audit() returns trigger language plpgsql as $$
+{indexes}
+create function {p}datavalue_audit() returns trigger language plpgsql as $$
 begin
-    if tg_op = 'INSERT' then
-        insert into dhis2_datavalueaudit values (nextval('hibernate_sequence'),
+    if tg_op = 'INSERT' or (tg_op = 'UPDATE' and (
+        old.value is distinct from new.value or old.deleted is distinct from new.deleted))
+    then
+        insert into {p}datavalueaudit (datavalueauditid, created, modifiedby,
+            dataelementid, periodid, organisationunitid, categoryoptioncomboid,
+            attributeoptioncomboid, value, audittype)
+        values (nextval('{p}hibernate_sequence'), now(), left(new.storedby, 100),
             new.dataelementid, new.periodid, new.sourceid, new.categoryoptioncomboid,
-            new.attributeoptioncomboid, new.value, now(),
-            current_setting('dhis2.user', true), 'CREATE');
-    elsif new.value is distinct from old.value or new.deleted is distinct from old.deleted then
-        insert into dhis2_datavalueaudit values (nextval('hibernate_sequence'),
-            old.dataelementid, old.periodid, old.sourceid, old.categoryoptioncomboid,
-            old.attributeoptioncomboid, old.value, now(),
-            current_setting('dhis2.user', true),
-            case when new.deleted then 'DELETE' else 'UPDATE' end);
+            new.attributeoptioncomboid, new.value,
+            case when tg_op = 'INSERT' then 'CREATE'
+                 when new.deleted and (old.deleted is null or not old.deleted) then 'DELETED'
+                 else 'UPDATE' end);
     end if;
-    return null;
+    return new;
 end $$;
-create trigger trg_datavalue_audit after insert or update on dhis2_datavalue
-    for each row execute function dhis2_datavalue_audit();
-";
+create trigger {p}trg_datavalue_audit after insert or update on {p}datavalue
+    for each row execute function {p}datavalue_audit();
+"
+    )
+}
+
+/// Fills DHIS2's referenced tables with the ids the rows use (not timed: a DHIS2
+/// database holds its metadata before any import).
+fn dhis2_metadata(raw: &Raw, keys: &Keys, shape: Dhis2Shape) -> anyhow::Result<()> {
+    let p = shape.prefix();
+    let distinct = |i: usize| {
+        let mut ids: Vec<i64> = keys.rows.iter().map(|k| k[i]).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let mut combos = distinct(3);
+    combos.extend(distinct(4));
+    combos.sort_unstable();
+    combos.dedup();
+    for (table, ids) in [
+        ("period", distinct(0)),
+        ("organisationunit", distinct(1)),
+        ("dataelement", distinct(2)),
+        ("categoryoptioncombo", combos),
+    ] {
+        raw.rt.block_on(raw.client.execute(
+            &format!("insert into {p}{table} select unnest($1::bigint[])"),
+            &[&ids],
+        ))?;
+    }
+    Ok(())
+}
 
 /// A blocking client on a runtime of its own, in the bench schema.
 struct Raw {
@@ -244,10 +335,11 @@ fn raw_unnest_upsert(raw: &Raw, keys: &Keys) -> anyhow::Result<Duration> {
     Ok(elapsed)
 }
 
-fn dhis2_statement(rows: usize) -> String {
-    let mut sql = String::from(
-        "insert into dhis2_datavalue (dataelementid, periodid, sourceid, categoryoptioncomboid,
+fn dhis2_statement(rows: usize, shape: Dhis2Shape) -> String {
+    let mut sql = format!(
+        "insert into {}datavalue (dataelementid, periodid, sourceid, categoryoptioncomboid,
          attributeoptioncomboid, value, comment, followup, deleted) values ",
+        shape.prefix()
     );
     for r in 0..rows {
         if r > 0 {
@@ -278,13 +370,17 @@ fn dhis2_statement(rows: usize) -> String {
 }
 
 /// R_dhis243: DHIS2 2.43's write path for pass `pass` (0: into empty tables).
-fn dhis2_path(raw: &Raw, keys: &Keys, pass: u32) -> anyhow::Result<Duration> {
+fn dhis2_path(raw: &Raw, keys: &Keys, pass: u32, shape: Dhis2Shape) -> anyhow::Result<Duration> {
+    let p = shape.prefix();
     if pass == 0 {
-        raw.batch("truncate dhis2_datavalue, dhis2_datavalueaudit")?;
+        raw.batch(&format!("truncate {p}datavalue, {p}datavalueaudit"))?;
     }
     let start = Instant::now();
     raw.rt.block_on(async {
-        let full = raw.client.prepare(&dhis2_statement(DHIS2_ROWS)).await?;
+        let full = raw
+            .client
+            .prepare(&dhis2_statement(DHIS2_ROWS, shape))
+            .await?;
         raw.client.batch_execute("begin").await?;
         raw.client
             .execute("select set_config('dhis2.user', $1, true)", &[&STORED_BY])
@@ -304,7 +400,10 @@ fn dhis2_path(raw: &Raw, keys: &Keys, pass: u32) -> anyhow::Result<Duration> {
             if chunk.len() == DHIS2_ROWS {
                 raw.client.execute(&full, &params).await?;
             } else {
-                let last = raw.client.prepare(&dhis2_statement(chunk.len())).await?;
+                let last = raw
+                    .client
+                    .prepare(&dhis2_statement(chunk.len(), shape))
+                    .await?;
                 raw.client.execute(&last, &params).await?;
             }
         }
@@ -316,7 +415,7 @@ fn dhis2_path(raw: &Raw, keys: &Keys, pass: u32) -> anyhow::Result<Duration> {
         .rt
         .block_on(
             raw.client
-                .query_one("select count(*) from dhis2_datavalueaudit", &[]),
+                .query_one(&format!("select count(*) from {p}datavalueaudit"), &[]),
         )?
         .get(0);
     let expected = keys.rows.len() as i64 * (i64::from(pass) + 1);
@@ -365,7 +464,10 @@ pub fn throughput(
         let keys = Keys::resolve(&app.snapshot(), &shape, &uids)?;
         let raw = Raw::connect(&config)?;
         raw.batch("create table raw_datavalue (like datavalue including all)")?;
-        raw.batch(DHIS2_SCHEMA)?;
+        for shape in [Dhis2Shape::Constraints, Dhis2Shape::Bare] {
+            raw.batch(&dhis2_schema(shape))?;
+            dhis2_metadata(&raw, &keys, shape)?;
+        }
 
         let paths = [0, 1].map(|pass| dir.join(format!("pg-payload-{pass}.json")));
         for (pass, path) in (0u32..).zip(&paths) {
@@ -381,10 +483,14 @@ pub fn throughput(
             progress("R_copy", n, copy);
             let ups = raw_unnest_upsert(&raw, &keys)?;
             progress("R_unnest_ups", n, ups);
-            let dhis2_new = dhis2_path(&raw, &keys, 0)?;
+            let dhis2_new = dhis2_path(&raw, &keys, 0, Dhis2Shape::Constraints)?;
             progress("R_dhis243 new", n, dhis2_new);
-            let dhis2_changed = dhis2_path(&raw, &keys, 1)?;
+            let dhis2_changed = dhis2_path(&raw, &keys, 1, Dhis2Shape::Constraints)?;
             progress("R_dhis243 changed", n, dhis2_changed);
+            let bare_new = dhis2_path(&raw, &keys, 0, Dhis2Shape::Bare)?;
+            progress("R_dhis243_bare new", n, bare_new);
+            let bare_changed = dhis2_path(&raw, &keys, 1, Dhis2Shape::Bare)?;
+            progress("R_dhis243_bare changed", n, bare_changed);
             for (base, secs, label) in [
                 (
                     Baseline::Copy,
@@ -399,12 +505,22 @@ pub fn throughput(
                 (
                     Baseline::Dhis243New,
                     dhis2_new,
-                    "R_dhis243 new: DHIS2 2.43 SQL path (500-row `VALUES … ON CONFLICT`, audit trigger), empty table",
+                    "R_dhis243 new: DHIS2 2.43 SQL path (500-row `VALUES … ON CONFLICT`, audit trigger, DHIS2's foreign keys and indexes), empty table",
                 ),
                 (
                     Baseline::Dhis243Changed,
                     dhis2_changed,
                     "R_dhis243 changed: the same, every value changed",
+                ),
+                (
+                    Baseline::Dhis243BareNew,
+                    bare_new,
+                    "R_dhis243_bare new: the same path on tables with primary keys only (the anchors' §4.3 shape), empty table",
+                ),
+                (
+                    Baseline::Dhis243BareChanged,
+                    bare_changed,
+                    "R_dhis243_bare changed: the same, every value changed",
                 ),
             ] {
                 report.record(
@@ -461,6 +577,20 @@ pub fn throughput(
                     "PostgreSQL: JSON re-import, every value changed, vs DHIS2 2.43",
                     t2,
                     Baseline::Dhis243Changed,
+                    G10_DHIS2,
+                ),
+                (
+                    "pg:import:json:dhis2bare",
+                    "PostgreSQL: JSON import, empty store, vs DHIS2 2.43 on bare tables",
+                    t,
+                    Baseline::Dhis243BareNew,
+                    G10_DHIS2,
+                ),
+                (
+                    "pg:reimport:json:dhis2bare",
+                    "PostgreSQL: JSON re-import, every value changed, vs DHIS2 2.43 on bare tables",
+                    t2,
+                    Baseline::Dhis243BareChanged,
                     G10_DHIS2,
                 ),
             ] {

@@ -22,6 +22,10 @@ pub enum Baseline {
     Dhis243New,
     /// PostgreSQL: DHIS2 2.43's SQL write path, every value changed.
     Dhis243Changed,
+    /// PostgreSQL: the same path on tables with primary keys only, empty table.
+    Dhis243BareNew,
+    /// PostgreSQL: the same path on tables with primary keys only, every value changed.
+    Dhis243BareChanged,
 }
 
 impl Baseline {
@@ -36,6 +40,8 @@ impl Baseline {
             Self::UnnestUpsert => "R_unnest_ups",
             Self::Dhis243New => "R_dhis243 (new)",
             Self::Dhis243Changed => "R_dhis243 (changed)",
+            Self::Dhis243BareNew => "R_dhis243_bare (new)",
+            Self::Dhis243BareChanged => "R_dhis243_bare (changed)",
         }
     }
 
@@ -50,6 +56,8 @@ impl Baseline {
             Self::UnnestUpsert => "R_unnest_ups",
             Self::Dhis243New => "R_dhis243_new",
             Self::Dhis243Changed => "R_dhis243_changed",
+            Self::Dhis243BareNew => "R_dhis243_bare_new",
+            Self::Dhis243BareChanged => "R_dhis243_bare_changed",
         }
     }
 }
@@ -208,6 +216,8 @@ impl Report {
             Baseline::UnnestUpsert,
             Baseline::Dhis243New,
             Baseline::Dhis243Changed,
+            Baseline::Dhis243BareNew,
+            Baseline::Dhis243BareChanged,
         ]
         .into_iter()
         .filter_map(|b| self.get(b.id()).map(|m| (b, m.rates())))

@@ -157,10 +157,14 @@ fn postgres_mode_on_two_thousand_values() {
             "R_unnest_ups",
             "R_dhis243_new",
             "R_dhis243_changed",
+            "R_dhis243_bare_new",
+            "R_dhis243_bare_changed",
             "pg:import:json",
             "pg:reimport:json",
             "pg:import:json:dhis2",
-            "pg:reimport:json:dhis2"
+            "pg:reimport:json:dhis2",
+            "pg:import:json:dhis2bare",
+            "pg:reimport:json:dhis2bare"
         ]
     );
     for m in &report.measurements {
