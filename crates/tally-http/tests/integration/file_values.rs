@@ -397,3 +397,87 @@ async fn refused_file_values_leave_nothing_behind() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(blobs(&t), 1, "only the png");
 }
+
+/// File values keep to the user's capture hierarchy like every other value: a clerk of
+/// Bo writes and reads in Bo, and is refused (E2020, nothing stored) in Kenema.
+#[tokio::test]
+async fn file_values_stay_within_the_users_hierarchy() {
+    const KENEMA: &str = "AGm1hDiA4aS";
+    let t = TestApp::demo();
+    let metadata = FILE_METADATA.replace(
+        r#""organisationUnits": [{"id": "DiszpKrYNg8"}]"#,
+        r#""organisationUnits": [{"id": "DiszpKrYNg8"}, {"id": "AGm1hDiA4aS"}]"#,
+    );
+    assert_ne!(metadata, FILE_METADATA);
+    let report = t.app.import_metadata(&metadata).unwrap();
+    assert!(report.errors().next().is_none());
+    let mut clerk = tally_core::users::UserRecord::new(
+        tally_domain::uid::Uid::parse("BoClerk0001").unwrap(),
+        "boclerk",
+        bcrypt::hash("district", 4).unwrap(),
+    );
+    clerk.authorities = vec!["F_DATAVALUE_ADD".into()];
+    clerk.organisation_units = vec![tally_domain::uid::Uid::parse("O6uvpzGd5pu").unwrap()];
+    t.app.save_users(&[clerk]).unwrap();
+
+    let kenema = |pe: &str| format!("de={FILE_DE}&pe={pe}&ou={KENEMA}");
+    let r = upload(
+        &t,
+        &format!("/api/dataValues/file?{}", kenema("202401")),
+        Some(("k.pdf", "application/pdf", b"%PDF kenema")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    let id = r.json()["response"]["fileResource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.redact(&id, "[kenema]");
+    assert_eq!(blobs(&t), 1);
+
+    let r = upload_as(
+        &t,
+        "boclerk",
+        &format!("/api/dataValues/file?{}", kenema("202402")),
+        Some(("x.pdf", "application/pdf", b"%PDF outside")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(r.json()["errorCode"], "E2020");
+    assert_eq!(blobs(&t), 1, "nothing stored for the refused upload");
+    let r = t
+        .get(&format!("/api/dataValues?{}", kenema("202402")))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "no value: {}", r.text());
+
+    let r = t
+        .get_as(
+            "boclerk",
+            &format!("/api/dataValues/files?{}", kenema("202401")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(r.json()["errorCode"], "E2020");
+
+    let r = upload_as(
+        &t,
+        "boclerk",
+        &format!("/api/dataValues/file?{}", value_uri(FILE_DE, "202402")),
+        Some(("n.pdf", "application/pdf", b"%PDF ngelehun")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    let id = r.json()["response"]["fileResource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.redact(&id, "[ngelehun]");
+    let r = t
+        .get_as(
+            "boclerk",
+            &format!("/api/dataValues/files?{}", value_uri(FILE_DE, "202402")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.body, b"%PDF ngelehun");
+}
