@@ -1049,6 +1049,23 @@ fn id_ref(r: Option<&Ref>) -> Value {
     r.map_or(Value::Null, |r| json!({ "id": r.id.as_str() }))
 }
 
+/// A compulsory operand or greyed field: `{dataElement: {id}, categoryOptionCombo: {id}}`
+/// (the combo left out when the operand covers every combo).
+fn operand_view(o: &tally_domain::metadata::DataElementOperand) -> Value {
+    let mut x = Map::new();
+    put(
+        &mut x,
+        "dataElement",
+        json!({ "id": o.data_element.id.as_str() }),
+    );
+    put(
+        &mut x,
+        "categoryOptionCombo",
+        id_ref(o.category_option_combo.as_ref()),
+    );
+    Value::Object(x)
+}
+
 fn uids(refs: &[Ref]) -> Value {
     Value::Array(refs.iter().map(|r| Value::from(r.id.as_str())).collect())
 }
@@ -1212,20 +1229,7 @@ fn metadata_bundle(snap: &Snapshot, set: &MetadataSet, user: &User) -> Value {
         let operands: Vec<Value> = d
             .compulsory_data_element_operands
             .iter()
-            .map(|o| {
-                let mut x = Map::new();
-                put(
-                    &mut x,
-                    "dataElement",
-                    json!({ "id": o.data_element.id.as_str() }),
-                );
-                put(
-                    &mut x,
-                    "categoryOptionCombo",
-                    id_ref(o.category_option_combo.as_ref()),
-                );
-                Value::Object(x)
-            })
+            .map(operand_view)
             .collect();
         put(&mut m, "compulsoryDataElementOperands", operands);
         let mut sections: Vec<(i32, Value)> = set
@@ -1246,24 +1250,7 @@ fn metadata_bundle(snap: &Snapshot, set: &MetadataSet, user: &User) -> Value {
                 );
                 put(&mut x, "dataElements", uids(&s.data_elements));
                 put(&mut x, "indicators", uids(&s.indicators));
-                let greyed: Vec<Value> = s
-                    .greyed_fields
-                    .iter()
-                    .map(|o| {
-                        let mut g = Map::new();
-                        put(
-                            &mut g,
-                            "dataElement",
-                            json!({ "id": o.data_element.id.as_str() }),
-                        );
-                        put(
-                            &mut g,
-                            "categoryOptionCombo",
-                            id_ref(o.category_option_combo.as_ref()),
-                        );
-                        Value::Object(g)
-                    })
-                    .collect();
+                let greyed: Vec<Value> = s.greyed_fields.iter().map(operand_view).collect();
                 put(&mut x, "greyedFields", greyed);
                 (s.sort_order, Value::Object(x))
             })

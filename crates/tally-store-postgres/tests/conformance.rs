@@ -171,17 +171,10 @@ fn an_unreachable_server_is_an_error_not_a_panic() {
     assert!(matches!(e, tally_store::StoreError::Other(_)), "{e:?}");
 }
 
-/// The schema version a fresh store reaches: one per file in `migrations/` (so a new
-/// migration needs no edit here).
+/// One schema version per file in this backend's `migrations/`.
 fn latest_migration() -> i64 {
-    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "sql")
-        })
-        .count() as i64
+    tally_store::conformance::migration_count(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/migrations"
+    )))
 }

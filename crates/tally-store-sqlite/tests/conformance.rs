@@ -110,19 +110,12 @@ fn audit_rows_survive_the_v003_migration_in_order() {
     assert!(store.get_value(&key).unwrap().unwrap().version > 7);
 }
 
-/// The schema version a fresh store reaches: one per file in `migrations/` (so a new
-/// migration needs no edit here).
+/// One schema version per file in this backend's `migrations/`.
 fn latest_migration() -> i64 {
-    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "sql")
-        })
-        .count() as i64
+    tally_store::conformance::migration_count(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/migrations"
+    )))
 }
 
 /// `tally migrate` copies the tables of `tally_store::copy::TABLES`: every table of the

@@ -1004,3 +1004,18 @@ macro_rules! conformance_tests {
         )*
     };
 }
+
+/// The schema version a fresh store of a backend reaches: one per `.sql` file in its
+/// `migrations/` folder (`dir`), so adding a migration needs no test edit.
+///
+/// # Panics
+/// When the folder cannot be read (a test helper).
+#[must_use]
+pub fn migration_count(dir: &std::path::Path) -> i64 {
+    let files = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        .count();
+    i64::try_from(files).unwrap_or(i64::MAX)
+}

@@ -45,12 +45,12 @@ impl Query {
     }
 }
 
+/// [`super::blocking`] for closures that answer with API errors (`Ok(x?)` keeps their
+/// error type open otherwise).
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+    super::blocking(f).await
 }
 
 fn no_store(mut resp: Response) -> Response {

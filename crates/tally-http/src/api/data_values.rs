@@ -19,6 +19,7 @@ use serde_json::Value;
 use tally_core::data_value::{FollowUpRequest, SaveRequest, ValueRef, Written};
 use tally_core::users::User;
 
+use super::blocking;
 use crate::AppState;
 use crate::auth::{CurrentUser, require};
 use crate::error::ApiError;
@@ -338,15 +339,6 @@ async fn save_request(req: Request, state: &AppState) -> Result<SaveRequest, Api
         force: p.flag("force")?.unwrap_or(false),
         base_version: base_version(&headers, p.get("baseVersion"))?,
     })
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> tally_core::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_err(ApiError::from)
 }
 
 /// `POST /api/dataValues`: 201 with an empty body and the new `ETag`.

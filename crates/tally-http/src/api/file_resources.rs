@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tally_core::files::{FileContent, FileResourceView, MAX_FILE_UPLOAD_SIZE, Upload};
 
+use super::blocking;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
@@ -160,15 +161,6 @@ pub async fn content_response(content: FileContent) -> Result<Response, ApiError
         HeaderValue::from_static("1; mode=block"),
     );
     Ok(resp)
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> tally_core::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_err(ApiError::from)
 }
 
 /// `POST /api/fileResources` (multipart `file`; `domain`, `uid` as parameters or parts):
