@@ -27,7 +27,7 @@ use tally_store::{
 
 use crate::App;
 use crate::app::lock_err;
-use crate::data_value::{attribute_option_combo, local_timestamp};
+use crate::data_value::{attribute_option_combo, by_uid, given, local_timestamp};
 use crate::error::{CoreError, Result};
 use crate::import::period_key;
 use crate::users::User;
@@ -113,11 +113,6 @@ fn plain_conflict(message: impl Into<String>) -> CoreError {
         code: None,
         message: message.into(),
     }
-}
-
-/// Blank means absent.
-fn given(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// `{"combo","options"}` of an attribute option combo, as the data entry shapes write it.
@@ -335,18 +330,10 @@ impl App {
         ou: Option<&str>,
         aoc: CategoryOptionComboId,
     ) -> Result<FormKey> {
-        let uid = LookupScheme::Uid;
-        let ds_text = given(ds).unwrap_or("null");
-        let ds = snap
-            .data_set_id(uid, ds_text)
-            .ok_or_else(|| conflict(ErrorCode::E1105, &[ds_text]))?;
-        let pe_text = given(pe).unwrap_or("null");
-        let period =
-            Period::parse(pe_text).ok_or_else(|| conflict(ErrorCode::E1101, &[pe_text]))?;
+        let ds = by_uid::data_set(snap, ds)?;
+        let period = by_uid::period(pe)?;
         let ou_text = given(ou).unwrap_or("null");
-        let ou = snap
-            .org_unit_id(uid, ou_text)
-            .ok_or_else(|| conflict(ErrorCode::E1102, &[ou_text]))?;
+        let ou = by_uid::org_unit(snap, ou)?;
         if !snap.is_in_any_subtree(ou, &user.view_roots(snap)) {
             return Err(conflict(ErrorCode::E2020, &[ou_text]));
         }
@@ -519,25 +506,12 @@ impl App {
         cp: Option<&str>,
     ) -> Result<ValueContext> {
         let snap = self.snapshot();
-        let uid = LookupScheme::Uid;
-        let de_text = given(de).unwrap_or("null");
-        let de = snap
-            .data_element_id(uid, de_text)
-            .ok_or_else(|| conflict(ErrorCode::E1100, &[de_text]))?;
-        let coc = match given(co) {
-            Some(c) => snap
-                .category_option_combo_id(uid, c)
-                .ok_or_else(|| conflict(ErrorCode::E1103, &[c]))?,
-            None => snap.defaults().category_option_combo,
-        };
+        let de = by_uid::data_element(&snap, de)?;
+        let coc = by_uid::option_combo(&snap, co, Some(snap.defaults().category_option_combo))?;
         let aoc = self.form_aoc(&snap, cc, cp)?;
-        let pe_text = given(pe).unwrap_or("null");
-        let period =
-            Period::parse(pe_text).ok_or_else(|| conflict(ErrorCode::E1101, &[pe_text]))?;
+        let period = by_uid::period(pe)?;
         let ou_text = given(ou).unwrap_or("null");
-        let ou = snap
-            .org_unit_id(uid, ou_text)
-            .ok_or_else(|| conflict(ErrorCode::E1102, &[ou_text]))?;
+        let ou = by_uid::org_unit(&snap, ou)?;
         if !snap.is_in_any_subtree(ou, &user.view_roots(&snap)) {
             return Err(conflict(ErrorCode::E2020, &[ou_text]));
         }
@@ -781,19 +755,10 @@ impl App {
         input: &MinMaxInput,
     ) -> Result<(DataElementId, OrgUnitId, CategoryOptionComboId)> {
         let snap = self.snapshot();
-        let uid = LookupScheme::Uid;
-        let de_text = given(input.data_element.as_deref()).unwrap_or("null");
-        let de = snap
-            .data_element_id(uid, de_text)
-            .ok_or_else(|| conflict(ErrorCode::E1100, &[de_text]))?;
+        let de = by_uid::data_element(&snap, input.data_element.as_deref())?;
         let ou_text = given(input.org_unit.as_deref()).unwrap_or("null");
-        let ou = snap
-            .org_unit_id(uid, ou_text)
-            .ok_or_else(|| conflict(ErrorCode::E1102, &[ou_text]))?;
-        let coc_text = given(input.category_option_combo.as_deref()).unwrap_or("null");
-        let coc = snap
-            .category_option_combo_id(uid, coc_text)
-            .ok_or_else(|| conflict(ErrorCode::E1103, &[coc_text]))?;
+        let ou = by_uid::org_unit(&snap, input.org_unit.as_deref())?;
+        let coc = by_uid::option_combo(&snap, input.category_option_combo.as_deref(), None)?;
         if !snap.is_in_any_subtree(ou, &user.capture_roots(&snap)) {
             return Err(conflict(ErrorCode::E2020, &[ou_text]));
         }

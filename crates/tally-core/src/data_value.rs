@@ -192,8 +192,65 @@ impl Uids {
 }
 
 /// Blank means absent.
-fn given(s: Option<&str>) -> Option<&str> {
+pub(crate) fn given(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The identifiers of the single-value and data entry APIs, by UID, each with DHIS2's
+/// error when it is absent (`null` in the message) or unknown.
+pub(crate) mod by_uid {
+    use tally_domain::import::ErrorCode;
+    use tally_domain::metadata::{
+        CategoryOptionComboId, DataElementId, DataSetId, LookupScheme, OrgUnitId, Snapshot,
+    };
+    use tally_domain::period::Period;
+
+    use super::{conflict, given};
+    use crate::error::Result;
+
+    const UID: LookupScheme = LookupScheme::Uid;
+
+    /// E1100.
+    pub(crate) fn data_element(snap: &Snapshot, text: Option<&str>) -> Result<DataElementId> {
+        let text = given(text);
+        text.and_then(|t| snap.data_element_id(UID, t))
+            .ok_or_else(|| conflict(ErrorCode::E1100, &[text.unwrap_or("null")]))
+    }
+
+    /// E1101.
+    pub(crate) fn period(text: Option<&str>) -> Result<Period> {
+        let text = given(text);
+        text.and_then(Period::parse)
+            .ok_or_else(|| conflict(ErrorCode::E1101, &[text.unwrap_or("null")]))
+    }
+
+    /// E1102.
+    pub(crate) fn org_unit(snap: &Snapshot, text: Option<&str>) -> Result<OrgUnitId> {
+        let text = given(text);
+        text.and_then(|t| snap.org_unit_id(UID, t))
+            .ok_or_else(|| conflict(ErrorCode::E1102, &[text.unwrap_or("null")]))
+    }
+
+    /// E1103; `default` when absent, if there is one.
+    pub(crate) fn option_combo(
+        snap: &Snapshot,
+        text: Option<&str>,
+        default: Option<CategoryOptionComboId>,
+    ) -> Result<CategoryOptionComboId> {
+        match (given(text), default) {
+            (None, Some(d)) => Ok(d),
+            (text, _) => text
+                .and_then(|t| snap.category_option_combo_id(UID, t))
+                .ok_or_else(|| conflict(ErrorCode::E1103, &[text.unwrap_or("null")])),
+        }
+    }
+
+    /// E1105.
+    pub(crate) fn data_set(snap: &Snapshot, text: Option<&str>) -> Result<DataSetId> {
+        let text = given(text);
+        text.and_then(|t| snap.data_set_id(UID, t))
+            .ok_or_else(|| conflict(ErrorCode::E1105, &[text.unwrap_or("null")]))
+    }
 }
 
 /// The attribute option combo named by a category combo (`cc`) and its options (`cp`),
@@ -264,28 +321,14 @@ impl App {
         user: &User,
         checks: Checks,
     ) -> Result<Resolved> {
-        let uid = LookupScheme::Uid;
+        let de = by_uid::data_element(snap, t.data_element.as_deref())?;
         let de_text = given(t.data_element.as_deref());
-        let de = de_text
-            .and_then(|d| snap.data_element_id(uid, d))
-            .ok_or_else(|| conflict(ErrorCode::E1100, &[de_text.unwrap_or("null")]))?;
         let default = snap.defaults().category_option_combo;
-        let coc = match given(t.category_option_combo.as_deref()) {
-            Some(c) => snap
-                .category_option_combo_id(uid, c)
-                .ok_or_else(|| conflict(ErrorCode::E1103, &[c]))?,
-            None => default,
-        };
+        let coc = by_uid::option_combo(snap, t.category_option_combo.as_deref(), Some(default))?;
         let aoc = self.resolve_aoc(snap, t, default)?;
-        let pe_text = given(t.period.as_deref());
-        let period = pe_text
-            .and_then(Period::parse)
-            .ok_or_else(|| conflict(ErrorCode::E1101, &[pe_text.unwrap_or("null")]))?;
-        let ou_text = given(t.org_unit.as_deref());
-        let ou = ou_text
-            .and_then(|o| snap.org_unit_id(uid, o))
-            .ok_or_else(|| conflict(ErrorCode::E1102, &[ou_text.unwrap_or("null")]))?;
-        let ou_uid = ou_text.unwrap_or_default();
+        let period = by_uid::period(t.period.as_deref())?;
+        let ou = by_uid::org_unit(snap, t.org_unit.as_deref())?;
+        let ou_uid = given(t.org_unit.as_deref()).unwrap_or_default();
         let roots = user.capture_roots(snap);
         if !snap.is_in_any_subtree(ou, &roots) {
             return Err(conflict(ErrorCode::E2020, &[ou_uid]));
@@ -299,9 +342,7 @@ impl App {
         }
         let ds = match given(t.data_set.as_deref()) {
             Some(d) if checks.data_set => {
-                let ds = snap
-                    .data_set_id(uid, d)
-                    .ok_or_else(|| conflict(ErrorCode::E1105, &[d]))?;
+                let ds = by_uid::data_set(snap, Some(d))?;
                 if !snap.data_set(ds).is_some_and(|s| s.contains(de)) {
                     let de_uid = de_text.unwrap_or_default();
                     return Err(conflict(ErrorCode::E2021, &[d, de_uid]));
@@ -328,7 +369,6 @@ impl App {
         t: &ValueRef,
         default: CategoryOptionComboId,
     ) -> Result<CategoryOptionComboId> {
-        let uid = LookupScheme::Uid;
         let options: Vec<&str> = t
             .attribute_options
             .iter()
@@ -338,12 +378,7 @@ impl App {
         if let Some(aoc) = attribute_option_combo(snap, t.attribute_combo.as_deref(), &options)? {
             return Ok(aoc);
         }
-        match given(t.attribute_option_combo.as_deref()) {
-            Some(a) => snap
-                .category_option_combo_id(uid, a)
-                .ok_or_else(|| conflict(ErrorCode::E1103, &[a])),
-            None => Ok(default),
-        }
+        by_uid::option_combo(snap, t.attribute_option_combo.as_deref(), Some(default))
     }
 
     /// Runs the bulk import's checks on one value, in the single-value API's order: a
