@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{Resp, TestApp, basic};
+use crate::harness::{Resp, TestApp};
 
 const NGELEHUN: &str = "DiszpKrYNg8";
 const NJANDAMA: &str = "g8upMTyEZGZ";
@@ -42,37 +42,11 @@ const EXTRA_METADATA: &str = r#"{
 }"#;
 
 fn demo() -> TestApp {
-    let t = TestApp::demo();
-    let report = t.app.import_metadata(EXTRA_METADATA).unwrap();
-    assert!(
-        report.errors().next().is_none(),
-        "{}",
-        serde_json::to_string(&report).unwrap()
-    );
-    t
-}
-
-async fn send(
-    t: &TestApp,
-    method: &str,
-    uri: &str,
-    user: &str,
-    headers: &[(&str, &str)],
-    body: Vec<u8>,
-) -> Resp {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("Authorization", basic(user));
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    t.request(req.body(Body::from(body)).unwrap()).await
+    TestApp::demo_with(EXTRA_METADATA)
 }
 
 async fn post_json(t: &TestApp, user: &str, uri: &str, body: &Value) -> Resp {
-    send(
-        t,
+    t.send(
         "POST",
         uri,
         user,
@@ -181,15 +155,15 @@ async fn metadata_bundle_for_the_user_with_etag() {
 
     // Unchanged: 304 without a body, for a strong or weak tag or a list.
     for tag in [etag.clone(), format!("W/{etag}"), format!("\"x\", {etag}")] {
-        let r = send(
-            &t,
-            "GET",
-            "/api/dataEntry/metadata",
-            "importer",
-            &[("If-None-Match", &tag)],
-            vec![],
-        )
-        .await;
+        let r = t
+            .send(
+                "GET",
+                "/api/dataEntry/metadata",
+                "importer",
+                &[("If-None-Match", &tag)],
+                vec![],
+            )
+            .await;
         assert_eq!(r.status, StatusCode::NOT_MODIFIED, "{tag}");
         assert!(r.body.is_empty());
         assert_eq!(r.header("etag"), Some(etag.as_str()));
@@ -216,15 +190,15 @@ async fn metadata_bundle_for_the_user_with_etag() {
         )
         .unwrap();
     assert!(report.errors().next().is_none());
-    let r = send(
-        &t,
-        "GET",
-        "/api/dataEntry/metadata",
-        "importer",
-        &[("If-None-Match", &etag)],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "GET",
+            "/api/dataEntry/metadata",
+            "importer",
+            &[("If-None-Match", &etag)],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let renamed = r.header("etag").unwrap().to_owned();
     assert_ne!(renamed, etag);
@@ -234,15 +208,15 @@ async fn metadata_bundle_for_the_user_with_etag() {
     let mut importer = t.app.users().record("importer").unwrap().clone();
     importer.organisation_units.push(NJANDAMA.parse().unwrap());
     t.app.save_users(&[importer]).unwrap();
-    let r = send(
-        &t,
-        "GET",
-        "/api/dataEntry/metadata",
-        "importer",
-        &[("If-None-Match", &renamed)],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "GET",
+            "/api/dataEntry/metadata",
+            "importer",
+            &[("If-None-Match", &renamed)],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_ne!(r.header("etag"), Some(renamed.as_str()));
     let malaria = r.json()["dataSets"]
@@ -299,26 +273,26 @@ async fn form_values_min_max_lock_and_completion() {
         format!("de={CHOLERA}&pe=202402&ou={NGELEHUN}&value=4"),
         format!("de=Ix2HsbDMLea&pe=202401&ou={NGELEHUN}&value=5"),
     ] {
-        let r = send(
-            &t,
-            "POST",
-            &format!("/api/dataValues?{q}"),
+        let r = t
+            .send(
+                "POST",
+                &format!("/api/dataValues?{q}"),
+                "admin",
+                &[],
+                vec![],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let r = t
+        .send(
+            "DELETE",
+            &format!("/api/dataValues?de=Ix2HsbDMLea&pe=202401&ou={NGELEHUN}"),
             "admin",
             &[],
             vec![],
         )
         .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    }
-    let r = send(
-        &t,
-        "DELETE",
-        &format!("/api/dataValues?de=Ix2HsbDMLea&pe=202401&ou={NGELEHUN}"),
-        "admin",
-        &[],
-        vec![],
-    )
-    .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let measles_version = t
         .get(&format!(
@@ -469,7 +443,9 @@ async fn lock_exceptions_open_an_expired_form() {
     let write = |ou: &'static str| {
         format!("/api/dataValues?de={EXP_DE}&pe=202001&ou={ou}&ds={EXPIRING}&value=7")
     };
-    let r = send(&t, "POST", &write(NGELEHUN), "importer", &[], vec![]).await;
+    let r = t
+        .send("POST", &write(NGELEHUN), "importer", &[], vec![])
+        .await;
     assert_error(
         &r,
         StatusCode::CONFLICT,
@@ -503,18 +479,20 @@ async fn lock_exceptions_open_an_expired_form() {
             "None of the target organisation unit(s) YuQRtpLP10I is linked to the specified data set: deExpiring1",
         ),
     ] {
-        let r = send(&t, "POST", &format!("{base}{query}"), "admin", &[], vec![]).await;
+        let r = t
+            .send("POST", &format!("{base}{query}"), "admin", &[], vec![])
+            .await;
         assert_error(&r, status, None, message);
     }
-    let r = send(
-        &t,
-        "POST",
-        &format!("{base}?ou={NGELEHUN}&pe=202001&ds={EXPIRING}"),
-        "importer",
-        &[],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            &format!("{base}?ou={NGELEHUN}&pe=202001&ds={EXPIRING}"),
+            "importer",
+            &[],
+            vec![],
+        )
+        .await;
     assert_eq!(
         r.status,
         StatusCode::FORBIDDEN,
@@ -522,15 +500,15 @@ async fn lock_exceptions_open_an_expired_form() {
     );
 
     // `[a,b]` lists; units not assigned to the set are skipped.
-    let r = send(
-        &t,
-        "POST",
-        &format!("{base}?ou=[{NGELEHUN},YuQRtpLP10I]&pe=202001&ds={EXPIRING}"),
-        "admin",
-        &[],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            &format!("{base}?ou=[{NGELEHUN},YuQRtpLP10I]&pe=202001&ds={EXPIRING}"),
+            "admin",
+            &[],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(
         r.json(),
@@ -547,7 +525,9 @@ async fn lock_exceptions_open_an_expired_form() {
     assert_eq!(r.json()["lockExceptions"].as_array().unwrap().len(), 1);
 
     // The exception really unlocks: single values, the form's status, bulk imports.
-    let r = send(&t, "POST", &write(NGELEHUN), "importer", &[], vec![]).await;
+    let r = t
+        .send("POST", &write(NGELEHUN), "importer", &[], vec![])
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let r = t
         .get_as("importer", &form(EXPIRING, "202001", NGELEHUN))
@@ -573,32 +553,34 @@ async fn lock_exceptions_open_an_expired_form() {
     assert_eq!(summary["conflicts"][0]["errorCode"], "E7640");
 
     // Deleting it locks the form again.
-    let r = send(
-        &t,
-        "DELETE",
-        &format!("{base}?ou={NGELEHUN}&pe=202001&ds={EXPIRING}"),
-        "admin",
-        &[],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "DELETE",
+            &format!("{base}?ou={NGELEHUN}&pe=202001&ds={EXPIRING}"),
+            "admin",
+            &[],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
-    let r = send(&t, "POST", &write(NGELEHUN), "importer", &[], vec![]).await;
+    let r = t
+        .send("POST", &write(NGELEHUN), "importer", &[], vec![])
+        .await;
     assert_error(
         &r,
         StatusCode::CONFLICT,
         Some("E2017"),
         "Data set is locked",
     );
-    let r = send(
-        &t,
-        "DELETE",
-        &format!("{base}?pe=202001&ds=nonexistent"),
-        "admin",
-        &[],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "DELETE",
+            &format!("{base}?pe=202001&ds=nonexistent"),
+            "admin",
+            &[],
+            vec![],
+        )
+        .await;
     assert_error(
         &r,
         StatusCode::CONFLICT,
@@ -607,15 +589,15 @@ async fn lock_exceptions_open_an_expired_form() {
     );
 
     // Exceptions survive a restart.
-    let r = send(
-        &t,
-        "POST",
-        &format!("{base}?ou={NJANDAMA}&pe=202003&ds={EXPIRING}"),
-        "admin",
-        &[],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            &format!("{base}?ou={NJANDAMA}&pe=202003&ds={EXPIRING}"),
+            "admin",
+            &[],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let t = TestApp::reopen(t.into_dir());
     let r = t.get("/api/dataEntry/lockExceptions").await;
@@ -694,15 +676,15 @@ async fn min_max_values_are_saved_and_deleted() {
         let r = post_json(&t, "admin", "/api/dataEntry/minMaxValues", &body).await;
         assert_error(&r, StatusCode::CONFLICT, code, message);
     }
-    let r = send(
-        &t,
-        "POST",
-        "/api/dataEntry/minMaxValues",
-        "admin",
-        &[("Content-Type", "application/json")],
-        b"{not json".to_vec(),
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            "/api/dataEntry/minMaxValues",
+            "admin",
+            &[("Content-Type", "application/json")],
+            b"{not json".to_vec(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         mm().await[0]["maxValue"],
@@ -713,21 +695,21 @@ async fn min_max_values_are_saved_and_deleted() {
     // DELETE by parameters, then (after re-adding) by a JSON body.
     let by_params =
         format!("/api/dataEntry/minMaxValues?de={MEASLES}&ou={NGELEHUN}&co={DEFAULT_COC}");
-    let r = send(&t, "DELETE", &by_params, "admin", &[], vec![]).await;
+    let r = t.send("DELETE", &by_params, "admin", &[], vec![]).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
     assert_eq!(mm().await, json!([]));
     // Deleting a range that is not there is not an error (DHIS2).
-    let r = send(&t, "DELETE", &by_params, "admin", &[], vec![]).await;
+    let r = t.send("DELETE", &by_params, "admin", &[], vec![]).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let r = send(
-        &t,
-        "DELETE",
-        &format!("/api/dataEntry/minMaxValues?ou={NGELEHUN}&co={DEFAULT_COC}"),
-        "admin",
-        &[],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "DELETE",
+            &format!("/api/dataEntry/minMaxValues?ou={NGELEHUN}&co={DEFAULT_COC}"),
+            "admin",
+            &[],
+            vec![],
+        )
+        .await;
     assert_error(
         &r,
         StatusCode::CONFLICT,
@@ -735,17 +717,17 @@ async fn min_max_values_are_saved_and_deleted() {
         "Data element not found or not accessible: `null`",
     );
     post_json(&t, "admin", "/api/dataEntry/minMaxValues", &key).await;
-    let r = send(
-        &t,
-        "DELETE",
-        "/api/dataEntry/minMaxValues",
-        "admin",
-        &[("Content-Type", "application/json")],
-        json!({"dataElement": MEASLES, "orgUnit": NGELEHUN, "optionCombo": DEFAULT_COC})
-            .to_string()
-            .into_bytes(),
-    )
-    .await;
+    let r = t
+        .send(
+            "DELETE",
+            "/api/dataEntry/minMaxValues",
+            "admin",
+            &[("Content-Type", "application/json")],
+            json!({"dataElement": MEASLES, "orgUnit": NGELEHUN, "optionCombo": DEFAULT_COC})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
     assert_eq!(mm().await, json!([]));
 }
@@ -764,7 +746,7 @@ async fn value_context_has_audits_and_history() {
         ("202301", "1"),
         ("202212", "2"),
     ] {
-        let r = send(&t, "POST", &post(pe, value), "admin", &[], vec![]).await;
+        let r = t.send("POST", &post(pe, value), "admin", &[], vec![]).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     }
     let q = format!(
@@ -840,15 +822,15 @@ async fn value_context_has_audits_and_history() {
     assert_eq!(r.json(), json!({"audits": [], "history": []}));
 
     // A deleted value: its DELETE audit, then a synthetic CREATE.
-    let r = send(
-        &t,
-        "DELETE",
-        &format!("/api/dataValues?de={MEASLES}&pe=202212&ou={NGELEHUN}"),
-        "admin",
-        &[],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "DELETE",
+            &format!("/api/dataValues?de={MEASLES}&pe=202212&ou={NGELEHUN}"),
+            "admin",
+            &[],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let r = t
         .get(&format!(

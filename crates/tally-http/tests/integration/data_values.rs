@@ -1,15 +1,14 @@
 //! `/api/dataValues` and the follow-up `PUT`s (spec §6.1–§6.5), on the demo metadata,
 //! plus tally's versions (`ETag`, `If-Match`, `baseVersion`).
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use tally_core::import::period_key;
 use tally_domain::import::AuditType;
 use tally_domain::metadata::LookupScheme;
 use tally_domain::period::Period;
 use tally_store::ValueKey;
 
-use crate::harness::{Resp, TestApp, basic};
+use crate::harness::{Resp, TestApp};
 
 /// Measles (NUMBER, zero not significant) in "Mortality < 5 years": no expiry, no input
 /// periods, no future periods.
@@ -51,37 +50,11 @@ const EXTRA_METADATA: &str = r#"{
 }"#;
 
 fn demo() -> TestApp {
-    let t = TestApp::demo();
-    let report = t.app.import_metadata(EXTRA_METADATA).unwrap();
-    assert!(
-        report.errors().next().is_none(),
-        "{}",
-        serde_json::to_string(&report).unwrap()
-    );
-    t
-}
-
-async fn send(
-    t: &TestApp,
-    method: &str,
-    uri: &str,
-    user: &str,
-    headers: &[(&str, &str)],
-    body: Vec<u8>,
-) -> Resp {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("Authorization", basic(user));
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    t.request(req.body(Body::from(body)).unwrap()).await
+    TestApp::demo_with(EXTRA_METADATA)
 }
 
 async fn post(t: &TestApp, query: &str) -> Resp {
-    send(
-        t,
+    t.send(
         "POST",
         &format!("/api/dataValues?{query}"),
         "admin",
@@ -92,8 +65,7 @@ async fn post(t: &TestApp, query: &str) -> Resp {
 }
 
 async fn get(t: &TestApp, query: &str) -> Resp {
-    send(
-        t,
+    t.send(
         "GET",
         &format!("/api/dataValues?{query}"),
         "admin",
@@ -104,8 +76,7 @@ async fn get(t: &TestApp, query: &str) -> Resp {
 }
 
 async fn delete(t: &TestApp, query: &str) -> Resp {
-    send(
-        t,
+    t.send(
         "DELETE",
         &format!("/api/dataValues?{query}"),
         "admin",
@@ -116,8 +87,7 @@ async fn delete(t: &TestApp, query: &str) -> Resp {
 }
 
 async fn put_json(t: &TestApp, path: &str, body: &str) -> Resp {
-    send(
-        t,
+    t.send(
         "PUT",
         path,
         "admin",
@@ -261,15 +231,15 @@ async fn post_get_update_and_delete_round_trip() {
 async fn form_multipart_and_json_bodies_are_the_same_request() {
     let t = demo();
     // application/x-www-form-urlencoded, fields split between query and body.
-    let r = send(
-        &t,
-        "POST",
-        &format!("/api/dataValues?de={MEASLES}&pe=202401"),
-        "admin",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        format!("ou={NGELEHUN}&value=1&comment=a+b%26c&ds={MORTALITY}").into_bytes(),
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            &format!("/api/dataValues?de={MEASLES}&pe=202401"),
+            "admin",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            format!("ou={NGELEHUN}&value=1&comment=a+b%26c&ds={MORTALITY}").into_bytes(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     // multipart/form-data, as the DHIS2 web app sends it.
     let boundary = "----tallyBoundary7MA4YWxkTrZu0gW";
@@ -287,18 +257,18 @@ async fn form_multipart_and_json_bodies_are_the_same_request() {
         ));
     }
     body.push_str(&format!("--{boundary}--\r\n"));
-    let r = send(
-        &t,
-        "POST",
-        "/api/dataValues",
-        "admin",
-        &[(
-            "Content-Type",
-            &format!("multipart/form-data; boundary={boundary}"),
-        )],
-        body.into_bytes(),
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            "/api/dataValues",
+            "admin",
+            &[(
+                "Content-Type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            )],
+            body.into_bytes(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     // The JSON DataValueDto (numbers bind to the string value; the default attribute
     // combo as the app sends it; storedBy and dates ignored).
@@ -308,26 +278,26 @@ async fn form_multipart_and_json_bodies_are_the_same_request() {
             "value":3,"comment":"Good","followUp":true,"force":false,
             "storedBy":"someone","created":"2020-01-01","unknown":1}}"#
     );
-    let r = send(
-        &t,
-        "POST",
-        "/api/41/dataValues",
-        "admin",
-        &[("Content-Type", "application/json")],
-        json.into_bytes(),
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            "/api/41/dataValues",
+            "admin",
+            &[("Content-Type", "application/json")],
+            json.into_bytes(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     // JSON content type with an empty body: the query parameters count.
-    let r = send(
-        &t,
-        "POST",
-        &format!("/api/dataValues?{}&value=4", key_query(MEASLES, "202404")),
-        "admin",
-        &[("Content-Type", "application/json")],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            &format!("/api/dataValues?{}&value=4", key_query(MEASLES, "202404")),
+            "admin",
+            &[("Content-Type", "application/json")],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
 
     for (pe, value) in [
@@ -347,35 +317,35 @@ async fn form_multipart_and_json_bodies_are_the_same_request() {
     assert_eq!(json_row["comment"], "Good");
 
     // Broken bodies are 400s that change nothing.
-    let r = send(
-        &t,
-        "POST",
-        "/api/dataValues",
-        "admin",
-        &[("Content-Type", "application/json")],
-        b"{not json".to_vec(),
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            "/api/dataValues",
+            "admin",
+            &[("Content-Type", "application/json")],
+            b"{not json".to_vec(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
-    let r = send(
-        &t,
-        "POST",
-        "/api/dataValues",
-        "admin",
-        &[("Content-Type", "application/json")],
-        br#"{"dataElement":["x"]}"#.to_vec(),
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            "/api/dataValues",
+            "admin",
+            &[("Content-Type", "application/json")],
+            br#"{"dataElement":["x"]}"#.to_vec(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
-    let r = send(
-        &t,
-        "POST",
-        "/api/dataValues",
-        "admin",
-        &[("Content-Type", "multipart/form-data; boundary=x")],
-        b"garbage".to_vec(),
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            "/api/dataValues",
+            "admin",
+            &[("Content-Type", "multipart/form-data; boundary=x")],
+            b"garbage".to_vec(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     assert_eq!(t.count(), 4);
 }
@@ -528,15 +498,15 @@ async fn identifier_errors_follow_dhis2s_order_and_codes() {
         assert_error(&r, StatusCode::CONFLICT, Some(code), &message);
     }
     // A comment over 50,000 characters (in a form body, to keep the transcript short).
-    let r = send(
-        &t,
-        "POST",
-        "/api/dataValues",
-        "admin",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        format!("{base}&value=1&comment={}", "x".repeat(50_001)).into_bytes(),
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            "/api/dataValues",
+            "admin",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            format!("{base}&value=1&comment={}", "x".repeat(50_001)).into_bytes(),
+        )
+        .await;
     assert_error(
         &r,
         StatusCode::CONFLICT,
@@ -551,15 +521,15 @@ async fn expiry_locks_non_superusers_and_force_is_for_superusers_only() {
     let t = demo();
     let q = format!("de={MAL_CONF}&pe=202401&ou={NGELEHUN}&cc={PARTNERS}&cp={MOH}&value=1");
     for query in [q.clone(), format!("{q}&force=true")] {
-        let r = send(
-            &t,
-            "POST",
-            &format!("/api/dataValues?{query}"),
-            "importer",
-            &[],
-            vec![],
-        )
-        .await;
+        let r = t
+            .send(
+                "POST",
+                &format!("/api/dataValues?{query}"),
+                "importer",
+                &[],
+                vec![],
+            )
+            .await;
         assert_error(
             &r,
             StatusCode::CONFLICT,
@@ -567,15 +537,15 @@ async fn expiry_locks_non_superusers_and_force_is_for_superusers_only() {
             "Data set is locked",
         );
     }
-    let r = send(
-        &t,
-        "DELETE",
-        &format!("/api/dataValues?{q}"),
-        "importer",
-        &[],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "DELETE",
+            &format!("/api/dataValues?{q}"),
+            "importer",
+            &[],
+            vec![],
+        )
+        .await;
     assert_error(
         &r,
         StatusCode::CONFLICT,
@@ -589,42 +559,44 @@ async fn authorities_and_hierarchy() {
     let t = demo();
     let q = format!("{}&value=1", key_query(MEASLES, "202401"));
     for method in ["POST", "DELETE"] {
-        let r = send(
-            &t,
-            method,
+        let r = t
+            .send(
+                method,
+                &format!("/api/dataValues?{q}"),
+                "reader",
+                &[],
+                vec![],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{method}: {}", r.text());
+    }
+    // Reading needs no authority.
+    let r = t
+        .send(
+            "GET",
             &format!("/api/dataValues?{q}"),
             "reader",
             &[],
             vec![],
         )
         .await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "{method}: {}", r.text());
-    }
-    // Reading needs no authority.
-    let r = send(
-        &t,
-        "GET",
-        &format!("/api/dataValues?{q}"),
-        "reader",
-        &[],
-        vec![],
-    )
-    .await;
     assert_error(&r, StatusCode::CONFLICT, None, "Data value does not exist");
-    let r = send(&t, "GET", "/api/dataValues?de=x", "nobody", &[], vec![]).await;
+    let r = t
+        .send("GET", "/api/dataValues?de=x", "nobody", &[], vec![])
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     // Njandama MCHP is outside the importer's capture units.
     let outside = format!("de={MEASLES}&pe=202401&ou=g8upMTyEZGZ&value=1");
     for method in ["POST", "GET", "DELETE"] {
-        let r = send(
-            &t,
-            method,
-            &format!("/api/dataValues?{outside}"),
-            "importer",
-            &[],
-            vec![],
-        )
-        .await;
+        let r = t
+            .send(
+                method,
+                &format!("/api/dataValues?{outside}"),
+                "importer",
+                &[],
+                vec![],
+            )
+            .await;
         assert_error(
             &r,
             StatusCode::CONFLICT,
@@ -835,40 +807,40 @@ async fn stale_base_versions_are_refused_with_the_current_value() {
     let q = key_query(MEASLES, "202401");
     let uri = |extra: &str| format!("/api/dataValues?{q}{extra}");
     // "0": create only if there is no value.
-    let r = send(
-        &t,
-        "POST",
-        &uri("&value=5"),
-        "admin",
-        &[("If-Match", "\"0\"")],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            &uri("&value=5"),
+            "admin",
+            &[("If-Match", "\"0\"")],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let v1 = etag(&r);
     // The importer updates from v1.
-    let r = send(
-        &t,
-        "POST",
-        &uri("&value=6&comment=checked"),
-        "importer",
-        &[("If-Match", &format!("\"{v1}\""))],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            &uri("&value=6&comment=checked"),
+            "importer",
+            &[("If-Match", &format!("\"{v1}\""))],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let v2 = etag(&r);
     assert!(v2 > v1);
     // The admin, still at v1, is refused and told what is stored now.
-    let r = send(
-        &t,
-        "POST",
-        &uri("&value=9"),
-        "admin",
-        &[("If-Match", &format!("W/\"{v1}\""))],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            &uri("&value=9"),
+            "admin",
+            &[("If-Match", &format!("W/\"{v1}\""))],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     assert_eq!(etag(&r), v2);
     let j = r.json();
@@ -896,35 +868,35 @@ async fn stale_base_versions_are_refused_with_the_current_value() {
     let json = format!(
         r#"{{"dataElement":"{MEASLES}","period":"202401","orgUnit":"{NGELEHUN}","value":"9","baseVersion":"{v1}"}}"#
     );
-    let r = send(
-        &t,
-        "POST",
-        "/api/dataValues",
-        "admin",
-        &[("Content-Type", "application/json")],
-        json.into_bytes(),
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            "/api/dataValues",
+            "admin",
+            &[("Content-Type", "application/json")],
+            json.into_bytes(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
-    let r = send(
-        &t,
-        "POST",
-        &uri("&value=9"),
-        "admin",
-        &[("If-Match", "\"0\"")],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            &uri("&value=9"),
+            "admin",
+            &[("If-Match", "\"0\"")],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "\"0\" means no value");
-    let r = send(
-        &t,
-        "DELETE",
-        &uri(""),
-        "admin",
-        &[("If-Match", &format!("\"{v1}\""))],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "DELETE",
+            &uri(""),
+            "admin",
+            &[("If-Match", &format!("\"{v1}\""))],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     // Nothing of that was written.
     assert_eq!(get(&t, &q).await.json(), serde_json::json!(["6"]));
@@ -943,8 +915,7 @@ async fn stale_base_versions_are_refused_with_the_current_value() {
         let t = &t;
         let uri = uri("");
         async move {
-            send(
-                t,
+            t.send(
                 "DELETE",
                 &uri,
                 "admin",
@@ -965,15 +936,15 @@ async fn stale_base_versions_are_refused_with_the_current_value() {
     );
     assert_eq!(etag(&r), v4);
     // Malformed versions are 400s.
-    let r = send(
-        &t,
-        "POST",
-        &uri("&value=1"),
-        "admin",
-        &[("If-Match", "\"a\"")],
-        vec![],
-    )
-    .await;
+    let r = t
+        .send(
+            "POST",
+            &uri("&value=1"),
+            "admin",
+            &[("If-Match", "\"a\"")],
+            vec![],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = post(&t, &format!("{q}&value=1&baseVersion=-3")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -990,15 +961,15 @@ async fn identical_replays_are_idempotent() {
     // The same write again, with and without its (now stale) base version.
     for headers in [vec![], vec![("If-Match", format!("\"{v1}\""))]] {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let r = send(
-            &t,
-            "POST",
-            &format!("/api/dataValues?{q}&value=6&comment=c"),
-            "admin",
-            &headers,
-            vec![],
-        )
-        .await;
+        let r = t
+            .send(
+                "POST",
+                &format!("/api/dataValues?{q}&value=6&comment=c"),
+                "admin",
+                &headers,
+                vec![],
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         assert_eq!(etag(&r), v2, "version unchanged");
     }

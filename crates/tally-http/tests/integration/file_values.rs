@@ -32,14 +32,7 @@ const FILE_METADATA: &str = r#"{
 }"#;
 
 fn demo() -> TestApp {
-    let t = TestApp::demo();
-    let report = t.app.import_metadata(FILE_METADATA).unwrap();
-    assert!(
-        report.errors().next().is_none(),
-        "{}",
-        serde_json::to_string(&report).unwrap()
-    );
-    t
+    TestApp::demo_with(FILE_METADATA)
 }
 
 const BOUNDARY: &str = "tallyBoundary7MA4YWxkTrZu0gW";
@@ -403,14 +396,12 @@ async fn refused_file_values_leave_nothing_behind() {
 #[tokio::test]
 async fn file_values_stay_within_the_users_hierarchy() {
     const KENEMA: &str = "AGm1hDiA4aS";
-    let t = TestApp::demo();
     let metadata = FILE_METADATA.replace(
         r#""organisationUnits": [{"id": "DiszpKrYNg8"}]"#,
         r#""organisationUnits": [{"id": "DiszpKrYNg8"}, {"id": "AGm1hDiA4aS"}]"#,
     );
     assert_ne!(metadata, FILE_METADATA);
-    let report = t.app.import_metadata(&metadata).unwrap();
-    assert!(report.errors().next().is_none());
+    let t = TestApp::demo_with(&metadata);
     let mut clerk = tally_core::users::UserRecord::new(
         tally_domain::uid::Uid::parse("BoClerk0001").unwrap(),
         "boclerk",

@@ -151,6 +151,18 @@ impl TestApp {
         Self::with_metadata(tempfile::tempdir().unwrap(), "demo.json")
     }
 
+    /// The demo with `extra`, a metadata document that must import without errors.
+    pub fn demo_with(extra: &str) -> Self {
+        let t = Self::demo();
+        let report = t.app.import_metadata(extra).unwrap();
+        assert!(
+            report.errors().next().is_none(),
+            "{}",
+            serde_json::to_string(&report).unwrap()
+        );
+        t
+    }
+
     fn in_dir(dir: tempfile::TempDir) -> Self {
         Self::with_metadata(dir, "dhis2-core-test.json")
     }
@@ -221,6 +233,25 @@ impl TestApp {
         };
         self.transcript.record(&line, &resp);
         resp
+    }
+
+    /// Any request as `user`, with extra headers.
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        user: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Resp {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("Authorization", basic(user));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        self.request(req.body(Body::from(body)).unwrap()).await
     }
 
     pub async fn post_as(&self, user: &str, uri: &str, content_type: &str, body: Vec<u8>) -> Resp {
