@@ -94,6 +94,8 @@ pub struct App {
     pub(crate) lock_exceptions: RwLock<crate::data_entry::LockExceptionSet>,
     /// Custom data entry forms by UID.
     pub(crate) forms: RwLock<crate::data_entry::Forms>,
+    /// Tagged `/api/dataEntry/metadata` bundles of the current catalog.
+    pub(crate) bundles: Mutex<crate::data_entry::BundleCache>,
     /// Where file resource contents are kept (default: `files` in the jobs directory).
     pub(crate) files_dir: Option<std::path::PathBuf>,
     /// The store's metadata version this state was loaded at.
@@ -205,6 +207,7 @@ impl App {
             jobs_dir: std::env::temp_dir().join(format!("tally-jobs-{}", std::process::id())),
             lock_exceptions: RwLock::new(lock_exceptions),
             forms: RwLock::new(Arc::new(loaded.forms)),
+            bundles: Mutex::default(),
             files_dir: None,
             metadata_version: AtomicI64::new(version),
         })

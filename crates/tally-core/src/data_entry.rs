@@ -955,8 +955,26 @@ impl App {
     ///
     /// # Errors
     /// Serialisation failures.
-    pub fn data_entry_metadata_tagged(&self, user: &User) -> Result<(Vec<u8>, String)> {
+    ///
+    /// Every data entry client revalidates the bundle when it starts, so the bytes and
+    /// tag are kept per user until the catalog changes (any metadata or user change
+    /// swaps it): a revalidation answers without building the bundle again.
+    pub fn data_entry_metadata_tagged(&self, user: &User) -> Result<(bytes::Bytes, String)> {
         use sha2::Digest as _;
+        let catalog = self.catalog();
+        let key = BundleKey {
+            user: user.uid,
+            superuser: user.is_super(),
+            roots: user.capture_roots(&self.snapshot()),
+        };
+        if let Some(hit) = self
+            .bundles
+            .lock()
+            .map_err(crate::app::lock_err)?
+            .get(&catalog, &key)
+        {
+            return Ok(hit);
+        }
         let body = serde_json::to_vec(&self.data_entry_metadata(user))
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         let mut h = sha2::Sha256::new();
@@ -965,7 +983,62 @@ impl App {
         h.update(&body);
         let digest = h.finalize();
         let tag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        Ok((body, tag))
+        let tagged = (bytes::Bytes::from(body), tag);
+        self.bundles
+            .lock()
+            .map_err(crate::app::lock_err)?
+            .put(catalog, key, tagged.clone());
+        Ok(tagged)
+    }
+}
+
+/// What a user's metadata bundle depends on besides the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct BundleKey {
+    user: Uid,
+    superuser: bool,
+    roots: Vec<OrgUnitId>,
+}
+
+/// Tagged metadata bundles of one catalog (the catalog is held, so a new one is never
+/// mistaken for it); emptied when the catalog changes, bounded in size.
+#[derive(Default)]
+pub(crate) struct BundleCache {
+    catalog: Option<Arc<tally_domain::metadata::Catalog>>,
+    bundles: HashMap<BundleKey, (bytes::Bytes, String)>,
+}
+
+impl BundleCache {
+    /// Bundles kept at most (one per user of a district server; more are rebuilt).
+    const MAX: usize = 1024;
+
+    fn get(
+        &self,
+        catalog: &Arc<tally_domain::metadata::Catalog>,
+        key: &BundleKey,
+    ) -> Option<(bytes::Bytes, String)> {
+        let current = self
+            .catalog
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, catalog));
+        current.then(|| self.bundles.get(key).cloned()).flatten()
+    }
+
+    fn put(
+        &mut self,
+        catalog: Arc<tally_domain::metadata::Catalog>,
+        key: BundleKey,
+        tagged: (bytes::Bytes, String),
+    ) {
+        let current = self
+            .catalog
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, &catalog));
+        if !current || self.bundles.len() >= Self::MAX {
+            self.bundles.clear();
+            self.catalog = Some(catalog);
+        }
+        self.bundles.insert(key, tagged);
     }
 }
 

@@ -1054,3 +1054,41 @@ async fn data_value_set_template() {
         "DataSet with id nonexistent could not be found.",
     );
 }
+
+/// A revalidation of the metadata bundle is answered from the bytes built for the same
+/// catalog and user (not rebuilt); a metadata change builds a new bundle and tag, and
+/// another user gets their own.
+#[test]
+fn metadata_bundles_are_kept_until_the_catalog_changes() {
+    let t = demo();
+    let users = t.app.users();
+    let importer = users.get("importer").unwrap();
+    let admin = users.get("admin").unwrap();
+    let (first, tag) = t.app.data_entry_metadata_tagged(&importer).unwrap();
+    let (again, same_tag) = t.app.data_entry_metadata_tagged(&importer).unwrap();
+    assert_eq!(tag, same_tag);
+    assert_eq!(
+        first.as_ptr(),
+        again.as_ptr(),
+        "the kept bytes, not a rebuild"
+    );
+    let (other, other_tag) = t.app.data_entry_metadata_tagged(&admin).unwrap();
+    assert_ne!(other.as_ptr(), first.as_ptr());
+    assert_ne!(other_tag, tag);
+
+    let report = t
+        .app
+        .import_metadata(
+            r#"{"dataElements": [{"id": "deExpElem01", "name": "DE expiring element, renamed",
+               "shortName": "DE expiring", "valueType": "INTEGER", "domainType": "AGGREGATE",
+               "aggregationType": "SUM", "categoryCombo": {"id": "bjDvmb4bfuf"}}]}"#,
+        )
+        .unwrap();
+    assert!(report.errors().next().is_none());
+    let (rebuilt, new_tag) = t.app.data_entry_metadata_tagged(&importer).unwrap();
+    assert_ne!(new_tag, tag, "the rename is in the importer's bundle");
+    assert!(
+        String::from_utf8_lossy(&rebuilt).contains("DE expiring element, renamed"),
+        "rebuilt from the new catalog"
+    );
+}
