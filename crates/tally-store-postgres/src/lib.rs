@@ -73,6 +73,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/V003__file_resources.sql"),
     include_str!("../migrations/V004__shared.sql"),
     include_str!("../migrations/V005__job_body.sql"),
+    include_str!("../migrations/V006__audit_key_index.sql"),
 ];
 
 /// Bytes per stored chunk of a job body.
