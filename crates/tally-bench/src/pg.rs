@@ -222,11 +222,35 @@ impl Raw {
             .block_on(self.client.batch_execute(sql))
             .with_context(|| format!("running {}", sql.lines().next().unwrap_or(sql)))
     }
+
+    /// Brings the server to the same state before every timed phase, so that no phase
+    /// pays for another's leftovers: `tables` (those a pass overwrites) vacuumed and
+    /// analyzed, as autovacuum leaves a table in service (autovacuum itself is off for
+    /// the bench tables, so that it never runs inside a timed phase at a random
+    /// moment), then a checkpoint, so that every phase starts with no dirty buffers and
+    /// pays the same full-page images. Returns false when the server refuses the
+    /// checkpoint (it needs superuser or `pg_checkpoint`).
+    fn quiesce(&self, tables: &[&str]) -> anyhow::Result<bool> {
+        if !tables.is_empty() {
+            self.batch(&format!("vacuum (analyze) {}", tables.join(", ")))?;
+        }
+        Ok(self.batch("checkpoint").is_ok())
+    }
 }
 
-/// R_copy: binary COPY of every row into the empty table.
+/// Every table a timed phase writes, in the bench schema.
+const BENCH_TABLES: [&str; 7] = [
+    "raw_datavalue",
+    "dhis2_datavalue",
+    "dhis2_datavalueaudit",
+    "dhis2bare_datavalue",
+    "dhis2bare_datavalueaudit",
+    "datavalue",
+    "datavalueaudit",
+];
+
+/// R_copy: binary COPY of every row into the emptied table.
 fn raw_copy(raw: &Raw, keys: &Keys) -> anyhow::Result<Duration> {
-    raw.batch("truncate raw_datavalue")?;
     let start = Instant::now();
     raw.rt.block_on(async {
         raw.client.batch_execute("begin").await?;
@@ -369,12 +393,9 @@ fn dhis2_statement(rows: usize, shape: Dhis2Shape) -> String {
     sql
 }
 
-/// R_dhis243: DHIS2 2.43's write path for pass `pass` (0: into empty tables).
+/// R_dhis243: DHIS2 2.43's write path for pass `pass` (0: into the emptied tables).
 fn dhis2_path(raw: &Raw, keys: &Keys, pass: u32, shape: Dhis2Shape) -> anyhow::Result<Duration> {
     let p = shape.prefix();
-    if pass == 0 {
-        raw.batch(&format!("truncate {p}datavalue, {p}datavalueaudit"))?;
-    }
     let start = Instant::now();
     raw.rt.block_on(async {
         let full = raw
@@ -468,6 +489,22 @@ pub fn throughput(
             raw.batch(&dhis2_schema(shape))?;
             dhis2_metadata(&raw, &keys, shape)?;
         }
+        for table in BENCH_TABLES {
+            raw.batch(&format!(
+                "alter table {table} set (autovacuum_enabled = false)"
+            ))?;
+        }
+        report.environment.push((
+            "Between phases".into(),
+            "autovacuum off for the bench tables; before each timed phase the tables it \
+             overwrites are vacuumed and analyzed, then a checkpoint"
+                .into(),
+        ));
+        let mut checkpoints = true;
+        let mut quiesce = |tables: &[&str]| -> anyhow::Result<()> {
+            checkpoints &= raw.quiesce(tables)?;
+            Ok(())
+        };
 
         let paths = [0, 1].map(|pass| dir.join(format!("pg-payload-{pass}.json")));
         for (pass, path) in (0u32..).zip(&paths) {
@@ -479,17 +516,30 @@ pub fn throughput(
 
         for run in 1..=runs {
             eprintln!("PostgreSQL run {run}/{runs}");
+            raw.batch("truncate raw_datavalue")?;
+            quiesce(&[])?;
             let copy = raw_copy(&raw, &keys)?;
             progress("R_copy", n, copy);
+            quiesce(&["raw_datavalue"])?;
             let ups = raw_unnest_upsert(&raw, &keys)?;
             progress("R_unnest_ups", n, ups);
-            let dhis2_new = dhis2_path(&raw, &keys, 0, Dhis2Shape::Constraints)?;
+            let mut dhis2 = |pass: u32, shape: Dhis2Shape| -> anyhow::Result<Duration> {
+                let p = shape.prefix();
+                if pass == 0 {
+                    raw.batch(&format!("truncate {p}datavalue, {p}datavalueaudit"))?;
+                    quiesce(&[])?;
+                } else {
+                    quiesce(&[&format!("{p}datavalue"), &format!("{p}datavalueaudit")])?;
+                }
+                dhis2_path(&raw, &keys, pass, shape)
+            };
+            let dhis2_new = dhis2(0, Dhis2Shape::Constraints)?;
             progress("R_dhis243 new", n, dhis2_new);
-            let dhis2_changed = dhis2_path(&raw, &keys, 1, Dhis2Shape::Constraints)?;
+            let dhis2_changed = dhis2(1, Dhis2Shape::Constraints)?;
             progress("R_dhis243 changed", n, dhis2_changed);
-            let bare_new = dhis2_path(&raw, &keys, 0, Dhis2Shape::Bare)?;
+            let bare_new = dhis2(0, Dhis2Shape::Bare)?;
             progress("R_dhis243_bare new", n, bare_new);
-            let bare_changed = dhis2_path(&raw, &keys, 1, Dhis2Shape::Bare)?;
+            let bare_changed = dhis2(1, Dhis2Shape::Bare)?;
             progress("R_dhis243_bare changed", n, bare_changed);
             for (base, secs, label) in [
                 (
@@ -532,6 +582,7 @@ pub fn throughput(
             }
 
             raw.batch("truncate datavalue, datavalueaudit, completedatasetregistration")?;
+            quiesce(&[])?;
             let t = ours::import(
                 &app,
                 &user,
@@ -541,6 +592,7 @@ pub fn throughput(
                 Expect::Imported(n as u64),
             )?;
             progress("PostgreSQL JSON import", n, t);
+            quiesce(&["datavalue", "datavalueaudit"])?;
             let t2 = ours::import(
                 &app,
                 &user,
@@ -601,6 +653,14 @@ pub fn throughput(
                     None,
                 );
             }
+        }
+        if !checkpoints {
+            report.environment.push((
+                "Checkpoints".into(),
+                "refused by the server (needs superuser or pg_checkpoint): phases may \
+                 pay for each other's dirty buffers"
+                    .into(),
+            ));
         }
         for p in &paths {
             let _ = std::fs::remove_file(p);
