@@ -74,7 +74,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/V004__shared.sql"),
     include_str!("../migrations/V005__job_body.sql"),
     include_str!("../migrations/V006__audit_key_index.sql"),
+    include_str!("../migrations/V007__version_blocks.sql"),
 ];
+
+/// Versions one draw of `datavalue_version_seq` hands out (its increment, set by
+/// `V007__version_blocks.sql`).
+const VERSION_BLOCK: usize = 1024;
 
 /// Bytes per stored chunk of a job body.
 const JOB_BODY_CHUNK: usize = 1 << 20;
@@ -640,7 +645,9 @@ impl PgImport<'_> {
 
     /// `n` fresh versions, ascending.
     fn versions(&mut self, n: usize) -> Result<Vec<i64>> {
-        let count = i64::try_from(n).map_err(|_| StoreError::Other("batch too large".into()))?;
+        let blocks = n.div_ceil(VERSION_BLOCK);
+        let count =
+            i64::try_from(blocks).map_err(|_| StoreError::Other("batch too large".into()))?;
         // On another connection when one is free at once (sequences are not
         // transactional), so that drawing does not wait behind the writes in flight;
         // else behind them on this one (never waiting for the pool: no deadlock).
@@ -648,18 +655,18 @@ impl PgImport<'_> {
             Some(mut side) => side.query(sql::NEXT_VERSIONS, vec![Box::new(count)])?,
             None => self.conn.query(sql::NEXT_VERSIONS, vec![Box::new(count)])?,
         };
-        let mut versions = rows
+        let mut starts = rows
             .iter()
             .map(|r| col::<i64>(r, 0))
             .collect::<Result<Vec<_>>>()?;
-        versions.sort_unstable();
-        if versions.len() != n {
+        if starts.len() != blocks {
             return Err(StoreError::Other(format!(
-                "asked for {n} versions, got {}",
-                versions.len()
+                "asked for {blocks} version blocks, got {}",
+                starts.len()
             )));
         }
-        Ok(versions)
+        starts.sort_unstable();
+        Ok(expand_blocks(&starts, n))
     }
 
     /// Waits for the writes in flight.
@@ -844,6 +851,16 @@ fn apply_change(conn: &mut Pooled<'_>, c: &ValueChange<'_>, now_ms: i64) -> Resu
     )))
 }
 
+/// The first `n` versions of the blocks starting at `starts` (ascending).
+fn expand_blocks(starts: &[i64], n: usize) -> Vec<i64> {
+    starts
+        .iter()
+        .flat_map(|&s| (0..VERSION_BLOCK as i64).map(move |i| s + i))
+        .take(n)
+        .collect()
+}
+
+/// The version of one write: the first of a block of its own.
 fn next_version(conn: &mut Pooled<'_>) -> Result<i64> {
     let rows = conn.query(sql::NEXT_VERSIONS, vec![Box::new(1_i64)])?;
     rows.first()
@@ -1718,5 +1735,17 @@ mod tests {
             vec![(1, 1, 1, 60), (1, 1, 200, 200), (1, 2, 1, 1), (2, 1, 4, 5)]
         );
         assert!(key_ranges(&[]).is_empty());
+    }
+
+    #[test]
+    fn version_blocks_expand_to_ascending_unique_versions() {
+        let b = VERSION_BLOCK as i64;
+        let v = expand_blocks(&[1, 1 + b, 1 + 3 * b], 2 * VERSION_BLOCK + 2);
+        assert_eq!(v.len(), 2 * VERSION_BLOCK + 2);
+        assert_eq!(&v[..2], &[1, 2]);
+        assert_eq!(v[VERSION_BLOCK - 1..VERSION_BLOCK + 1], [b, 1 + b]);
+        assert_eq!(&v[2 * VERSION_BLOCK..], &[1 + 3 * b, 2 + 3 * b]);
+        assert!(v.windows(2).all(|w| w[0] < w[1]));
+        assert!(expand_blocks(&[], 0).is_empty());
     }
 }

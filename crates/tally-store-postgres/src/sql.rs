@@ -59,7 +59,7 @@ pub const SELECT_EXISTING: &str = "select d.periodid, d.sourceid, d.dataelementi
         and d.dataelementid between r.lo and r.hi
       offset 0
     ) d";
-/// `$1` versions, one per write of a batch.
+/// The first numbers of `$1` blocks of versions (the sequence increments by a block).
 pub const NEXT_VERSIONS: &str =
     "select nextval('datavalue_version_seq') from generate_series(1, $1::bigint)";
 
