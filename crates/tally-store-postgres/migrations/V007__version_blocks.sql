@@ -3,5 +3,5 @@
 -- server time per million writes, a tenth of a new-value import). Versions stay unique
 -- and in change order; a single-value write uses the first number of its block, so
 -- versions have gaps, which nothing relies on (they order changes, they do not count
--- them). Must equal `VERSION_BLOCK` in `lib.rs`.
+-- them). SQLite hands out the same numbers. Must equal `tally_store::VERSION_BLOCK`.
 alter sequence datavalue_version_seq increment by 1024;

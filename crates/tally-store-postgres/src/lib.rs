@@ -79,7 +79,7 @@ const MIGRATIONS: &[&str] = &[
 
 /// Versions one draw of `datavalue_version_seq` hands out (its increment, set by
 /// `V007__version_blocks.sql`).
-const VERSION_BLOCK: usize = 1024;
+const VERSION_BLOCK: usize = tally_store::VERSION_BLOCK as usize;
 
 /// Bytes per stored chunk of a job body.
 const JOB_BODY_CHUNK: usize = 1 << 20;

@@ -314,12 +314,28 @@ struct SqliteImport<'a> {
     store: &'a SqliteStore,
     options: WriteOptions,
     open: bool,
+    /// Whether the batch being written has taken a version yet.
+    batch_started: std::cell::Cell<bool>,
 }
 
 impl SqliteImport<'_> {
+    /// The next version of the batch being written: the first takes a fresh block
+    /// ([`tally_store::VERSION_BLOCK`]), the others follow it.
     fn next_version(&self) -> i64 {
-        self.store.version.fetch_add(1, Ordering::Relaxed) + 1
+        if self.batch_started.replace(true) {
+            bump_version(&self.store.version, |last| last + 1)
+        } else {
+            bump_version(&self.store.version, tally_store::next_version_block)
+        }
     }
+}
+
+/// Moves `version` (the highest version handed out) to `next` of it and returns that.
+fn bump_version(version: &AtomicI64, next: impl Fn(i64) -> i64) -> i64 {
+    let last = match version.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| Some(next(l))) {
+        Ok(l) | Err(l) => l,
+    };
+    next(last)
 }
 
 fn key_params(k: &ValueKey) -> [i64; 5] {
@@ -384,8 +400,9 @@ fn read_stored(key: ValueKey) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result
 }
 
 impl SqliteStore {
+    /// The version of a single-value change: a block of its own.
     fn next_version(&self) -> i64 {
-        self.version.fetch_add(1, Ordering::Relaxed) + 1
+        bump_version(&self.version, tally_store::next_version_block)
     }
 
     /// One change inside the open transaction: decide, write, audit. Returns the result
@@ -494,6 +511,7 @@ impl ImportTx for SqliteImport<'_> {
     }
 
     fn write_batch(&mut self, batch: &[ValueWrite], out: &mut Vec<Outcome>) -> Result<()> {
+        self.batch_started.set(false);
         let opts = self.options;
         let conn = &*self.conn;
         let mut select = conn.prepare_cached(sql::SELECT_EXISTING).map_err(err)?;
@@ -678,6 +696,7 @@ impl DataValueStore for SqliteStore {
             store: self,
             options,
             open: true,
+            batch_started: std::cell::Cell::new(false),
         }))
     }
 

@@ -136,6 +136,23 @@ pub struct StoredValueRef<'a> {
     pub version: i64,
 }
 
+/// Versions are handed out in blocks of this many, the same way on every backend (so
+/// that two stores given the same writes hand out the same numbers): an import batch
+/// takes consecutive numbers from the start of a fresh block, as many blocks as it
+/// needs, and a single-value change takes a block of its own. PostgreSQL draws a
+/// block with one `nextval` (its sequence increments by a block) instead of one per
+/// write.
+pub const VERSION_BLOCK: i64 = 1024;
+
+/// The first version of the next block after `last`, the highest version handed out
+/// (0: none): the smallest number above `last` that is 1 modulo [`VERSION_BLOCK`],
+/// which is where a fresh PostgreSQL sequence (`start 1, increment by VERSION_BLOCK`)
+/// puts its blocks.
+#[must_use]
+pub fn next_version_block(last: i64) -> i64 {
+    (last.max(0) + VERSION_BLOCK - 1) / VERSION_BLOCK * VERSION_BLOCK + 1
+}
+
 /// An owned stored data value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredValue {
@@ -714,4 +731,24 @@ pub trait DataEntryStore: Send + Sync {
         org_unit: u32,
         category_option_combo: u32,
     ) -> Result<bool>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_blocks_start_one_above_a_multiple_of_the_block() {
+        let b = VERSION_BLOCK;
+        for (last, next) in [
+            (0, 1),
+            (1, b + 1),
+            (b - 1, b + 1),
+            (b, b + 1),
+            (b + 1, 2 * b + 1),
+            (2 * b, 2 * b + 1),
+        ] {
+            assert_eq!(next_version_block(last), next, "after {last}");
+        }
+    }
 }
