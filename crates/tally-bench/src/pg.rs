@@ -16,6 +16,7 @@
 //!
 //! Everything lives in a schema of its own (`tally_bench_<pid>`), dropped at the end.
 
+use std::cell::Cell;
 use std::path::Path;
 use std::str::FromStr as _;
 use std::sync::Arc;
@@ -199,6 +200,8 @@ fn dhis2_metadata(raw: &Raw, keys: &Keys, shape: Dhis2Shape) -> anyhow::Result<(
 struct Raw {
     rt: tokio::runtime::Runtime,
     client: Client,
+    /// Whether the server refused a checkpoint (see [`Raw::prepare_phase`]).
+    checkpoint_refused: Cell<bool>,
 }
 
 impl Raw {
@@ -214,7 +217,11 @@ impl Raw {
             });
             Ok::<_, tokio_postgres::Error>(client)
         })?;
-        Ok(Self { rt, client })
+        Ok(Self {
+            rt,
+            client,
+            checkpoint_refused: Cell::new(false),
+        })
     }
 
     fn batch(&self, sql: &str) -> anyhow::Result<()> {
@@ -224,17 +231,24 @@ impl Raw {
     }
 
     /// Brings the server to the same state before every timed phase, so that no phase
-    /// pays for another's leftovers: `tables` (those a pass overwrites) vacuumed and
-    /// analyzed, as autovacuum leaves a table in service (autovacuum itself is off for
-    /// the bench tables, so that it never runs inside a timed phase at a random
-    /// moment), then a checkpoint, so that every phase starts with no dirty buffers and
-    /// pays the same full-page images. Returns false when the server refuses the
-    /// checkpoint (it needs superuser or `pg_checkpoint`).
-    fn quiesce(&self, tables: &[&str]) -> anyhow::Result<bool> {
-        if !tables.is_empty() {
-            self.batch(&format!("vacuum (analyze) {}", tables.join(", ")))?;
+    /// pays for another's leftovers: the tables the phase fills from nothing emptied,
+    /// the tables it overwrites vacuumed and analyzed, as autovacuum leaves a table in
+    /// service (autovacuum itself is off for the bench tables, so that it never runs
+    /// inside a timed phase at a random moment), then a checkpoint, so that every
+    /// phase starts with no dirty buffers and pays the same full-page images. A
+    /// refused checkpoint (it needs superuser or `pg_checkpoint`) is remembered for
+    /// the report.
+    fn prepare_phase(&self, emptied: &[&str], overwritten: &[&str]) -> anyhow::Result<()> {
+        if !emptied.is_empty() {
+            self.batch(&format!("truncate {}", emptied.join(", ")))?;
         }
-        Ok(self.batch("checkpoint").is_ok())
+        if !overwritten.is_empty() {
+            self.batch(&format!("vacuum (analyze) {}", overwritten.join(", ")))?;
+        }
+        if self.batch("checkpoint").is_err() {
+            self.checkpoint_refused.set(true);
+        }
+        Ok(())
     }
 }
 
@@ -249,8 +263,9 @@ const BENCH_TABLES: [&str; 7] = [
     "datavalueaudit",
 ];
 
-/// R_copy: binary COPY of every row into the emptied table.
+/// R_copy: binary COPY of every row into the empty table.
 fn raw_copy(raw: &Raw, keys: &Keys) -> anyhow::Result<Duration> {
+    raw.prepare_phase(&["raw_datavalue"], &[])?;
     let start = Instant::now();
     raw.rt.block_on(async {
         raw.client.batch_execute("begin").await?;
@@ -299,6 +314,7 @@ fn raw_copy(raw: &Raw, keys: &Keys) -> anyhow::Result<Duration> {
 
 /// R_unnest_ups: every row changed, `UNNEST_ROWS` a statement, one transaction.
 fn raw_unnest_upsert(raw: &Raw, keys: &Keys) -> anyhow::Result<Duration> {
+    raw.prepare_phase(&[], &["raw_datavalue"])?;
     let start = Instant::now();
     let changed = raw.rt.block_on(async {
         let statement = raw
@@ -393,9 +409,16 @@ fn dhis2_statement(rows: usize, shape: Dhis2Shape) -> String {
     sql
 }
 
-/// R_dhis243: DHIS2 2.43's write path for pass `pass` (0: into the emptied tables).
+/// R_dhis243: DHIS2 2.43's write path for pass `pass` (0: into empty tables).
 fn dhis2_path(raw: &Raw, keys: &Keys, pass: u32, shape: Dhis2Shape) -> anyhow::Result<Duration> {
     let p = shape.prefix();
+    let tables = [format!("{p}datavalue"), format!("{p}datavalueaudit")];
+    let tables = tables.each_ref().map(String::as_str);
+    if pass == 0 {
+        raw.prepare_phase(&tables, &[])?;
+    } else {
+        raw.prepare_phase(&[], &tables)?;
+    }
     let start = Instant::now();
     raw.rt.block_on(async {
         let full = raw
@@ -500,11 +523,6 @@ pub fn throughput(
              overwrites are vacuumed and analyzed, then a checkpoint"
                 .into(),
         ));
-        let mut checkpoints = true;
-        let mut quiesce = |tables: &[&str]| -> anyhow::Result<()> {
-            checkpoints &= raw.quiesce(tables)?;
-            Ok(())
-        };
 
         let paths = [0, 1].map(|pass| dir.join(format!("pg-payload-{pass}.json")));
         for (pass, path) in (0u32..).zip(&paths) {
@@ -516,30 +534,17 @@ pub fn throughput(
 
         for run in 1..=runs {
             eprintln!("PostgreSQL run {run}/{runs}");
-            raw.batch("truncate raw_datavalue")?;
-            quiesce(&[])?;
             let copy = raw_copy(&raw, &keys)?;
             progress("R_copy", n, copy);
-            quiesce(&["raw_datavalue"])?;
             let ups = raw_unnest_upsert(&raw, &keys)?;
             progress("R_unnest_ups", n, ups);
-            let mut dhis2 = |pass: u32, shape: Dhis2Shape| -> anyhow::Result<Duration> {
-                let p = shape.prefix();
-                if pass == 0 {
-                    raw.batch(&format!("truncate {p}datavalue, {p}datavalueaudit"))?;
-                    quiesce(&[])?;
-                } else {
-                    quiesce(&[&format!("{p}datavalue"), &format!("{p}datavalueaudit")])?;
-                }
-                dhis2_path(&raw, &keys, pass, shape)
-            };
-            let dhis2_new = dhis2(0, Dhis2Shape::Constraints)?;
+            let dhis2_new = dhis2_path(&raw, &keys, 0, Dhis2Shape::Constraints)?;
             progress("R_dhis243 new", n, dhis2_new);
-            let dhis2_changed = dhis2(1, Dhis2Shape::Constraints)?;
+            let dhis2_changed = dhis2_path(&raw, &keys, 1, Dhis2Shape::Constraints)?;
             progress("R_dhis243 changed", n, dhis2_changed);
-            let bare_new = dhis2(0, Dhis2Shape::Bare)?;
+            let bare_new = dhis2_path(&raw, &keys, 0, Dhis2Shape::Bare)?;
             progress("R_dhis243_bare new", n, bare_new);
-            let bare_changed = dhis2(1, Dhis2Shape::Bare)?;
+            let bare_changed = dhis2_path(&raw, &keys, 1, Dhis2Shape::Bare)?;
             progress("R_dhis243_bare changed", n, bare_changed);
             for (base, secs, label) in [
                 (
@@ -581,8 +586,10 @@ pub fn throughput(
                 );
             }
 
-            raw.batch("truncate datavalue, datavalueaudit, completedatasetregistration")?;
-            quiesce(&[])?;
+            raw.prepare_phase(
+                &["datavalue", "datavalueaudit", "completedatasetregistration"],
+                &[],
+            )?;
             let t = ours::import(
                 &app,
                 &user,
@@ -592,7 +599,7 @@ pub fn throughput(
                 Expect::Imported(n as u64),
             )?;
             progress("PostgreSQL JSON import", n, t);
-            quiesce(&["datavalue", "datavalueaudit"])?;
+            raw.prepare_phase(&[], &["datavalue", "datavalueaudit"])?;
             let t2 = ours::import(
                 &app,
                 &user,
@@ -654,7 +661,7 @@ pub fn throughput(
                 );
             }
         }
-        if !checkpoints {
+        if raw.checkpoint_refused.get() {
             report.environment.push((
                 "Checkpoints".into(),
                 "refused by the server (needs superuser or pg_checkpoint): phases may \
